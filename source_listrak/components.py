@@ -1,0 +1,283 @@
+"""The few pieces of the Listrak contract that the CDK's declarative components cannot express.
+
+Each component implements one CDK interface and is referenced from ``manifest.yaml`` by class name.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import InitVar, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+_BODY_PREVIEW_CHARS = 200
+
+
+class ListrakResponseError(AirbyteTracedException):
+    """A response the contract does not allow: the sync stops with a message naming the path."""
+
+    def __init__(self, path: str, problem: str, response: requests.Response | None = None) -> None:
+        status = f"HTTP {response.status_code}, " if response is not None else ""
+        message = f"Unexpected response from Listrak for /{path} ({status}{problem})."
+        super().__init__(message=message, internal_message=message, failure_type=FailureType.system_error)
+
+
+def _preview(response: requests.Response) -> str:
+    text = response.content[:_BODY_PREVIEW_CHARS].decode("utf-8", errors="replace")
+    return " ".join(text.split())
+
+
+@dataclass
+class EnvelopeExtractor(RecordExtractor):
+    """Reads the records of one page from a Listrak envelope and rejects anything else.
+
+    The contract's envelopes: ``{"<records_key>": [...]}`` falling back to ``{"data": [...]}`` (seed 000),
+    ``{"_embedded": {"item": [...]}}`` where a missing ``_embedded`` means no records (seed 003), and a
+    single object that is itself the record (``records_key`` empty). The CDK's ``DpathExtractor`` has
+    no fallback key and turns a non-JSON body (an HTML error page with status 200) or a missing key
+    into zero records, which would end a sync silently short; here each is an error naming the path.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._path = str(parameters.get("resource", ""))
+        records_key = str(parameters.get("records_key", ""))
+        self._keys = records_key.split(".") if records_key else []
+        self._hal = self._keys[:1] == ["_embedded"]
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            content_type = response.headers.get("Content-Type", "no content type")
+            raise ListrakResponseError(
+                self._path, f"body is not JSON ({content_type}): {_preview(response)!r}", response
+            ) from None
+        if not isinstance(body, dict):
+            raise ListrakResponseError(
+                self._path, f"expected a JSON object, got a JSON {type(body).__name__}", response
+            )
+        if not self._keys:
+            yield body
+            return
+        items = self._items(body, response)
+        if not isinstance(items, list):
+            raise ListrakResponseError(
+                self._path, f"records under {'.'.join(self._keys)!r} are not a list", response
+            )
+        for item in items:
+            if not isinstance(item, dict):
+                raise ListrakResponseError(
+                    self._path, f"a record is a JSON {type(item).__name__}, not an object", response
+                )
+            yield item
+
+    def _items(self, body: Mapping[str, Any], response: requests.Response) -> Any:
+        if self._hal:
+            embedded = body.get("_embedded")
+            if embedded is None:
+                return []
+            if not isinstance(embedded, dict) or "item" not in embedded:
+                raise ListrakResponseError(self._path, "'_embedded' has no 'item' list", response)
+            return embedded["item"]
+        key = self._keys[0]
+        if key in body:
+            return body[key]
+        if "data" in body:
+            return body["data"]
+        raise ListrakResponseError(
+            self._path, f"neither {key!r} nor 'data' is in the response; keys: {sorted(body)[:10]}", response
+        )
+
+
+@dataclass
+class RenameFields(RecordTransformation):
+    """Renames API fields to the contract's output columns; a mapped field the API omits becomes null.
+
+    ``AddFields`` + ``RemoveFields`` would re-parse every value through Jinja and turn a string id such
+    as ``"20417"`` into the integer ``20417``; the contract outputs ids as given.
+    """
+
+    renames: list[list[str]]  # [API field, output column] pairs
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._pairs = tuple((source, target) for source, target in self.renames)
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        values = [record.pop(source, None) for source, _ in self._pairs]
+        for (_, target), value in zip(self._pairs, values, strict=True):
+            record[target] = value
+
+
+_ISO_DATETIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?\Z"
+)
+
+
+def to_utc_z(value: str) -> str:
+    """Same instant in UTC as ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the fraction's digits kept as given."""
+    match = _ISO_DATETIME.match(value)
+    if match is None:
+        raise ValueError(f"not an ISO-8601 date-time: {value!r}")
+    date, time, fraction, offset = match.groups()
+    fraction = fraction or ""
+    if offset in (None, "Z", "z", "+00:00", "-00:00", "+0000"):
+        datetime.fromisoformat(f"{date}T{time}")  # rejects impossible dates such as 2026-02-30
+        return f"{date}T{time}{fraction}Z"
+    sign = 1 if offset[0] == "+" else -1
+    digits = offset[1:].replace(":", "")
+    shift = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    utc = datetime.fromisoformat(f"{date}T{time}") - sign * shift
+    return f"{utc:%Y-%m-%dT%H:%M:%S}{fraction}Z"
+
+
+@dataclass
+class NormalizeTimestamps(RecordTransformation):
+    """Rewrites the listed timestamp columns to UTC ending in ``Z``, keeping the fractional digits.
+
+    The CDK's ``format_datetime`` always prints six fractional digits (or none) and costs a Jinja
+    render per field per record; the contract keeps the instant and the given precision.
+    """
+
+    fields: list[str]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream = str(parameters.get("name", ""))
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        for name in self.fields:
+            value = record.get(name)
+            if value is None:
+                continue
+            try:
+                if not isinstance(value, str):
+                    raise ValueError(f"expected a date-time string, got {type(value).__name__} {value!r}")
+                record[name] = to_utc_z(value)
+            except ValueError as error:
+                message = f"Stream {self._stream}: field {name!r} of a Listrak record is invalid: {error}."
+                raise AirbyteTracedException(
+                    message=message, internal_message=message, failure_type=FailureType.system_error
+                ) from None
+
+
+def flatten_metadata(metadata: Any) -> str:
+    """The contract's metadata column: nested objects flattened with ``.``, keys sorted, compact JSON."""
+    if metadata is None:
+        return "{}"
+    if not isinstance(metadata, dict):
+        metadata = {"value": metadata}
+    flat: dict[str, Any] = {}
+    pending: list[tuple[str, dict[str, Any]]] = [("", metadata)]
+    while pending:  # iterative, so deeply nested metadata cannot exhaust the stack
+        prefix, obj = pending.pop()
+        for key, value in obj.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                pending.append((f"{name}.", value))
+            else:
+                flat[name] = value
+    return json.dumps(flat, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class FlattenEventMetadata(RecordTransformation):
+    """Replaces the event ``metadata`` object with the contract's flattened, sorted JSON string.
+
+    No CDK transformation serialises a value to a string; ``FlattenFields`` flattens into the record
+    itself and does not sort.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+    field: str = "metadata"
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        record[self.field] = flatten_metadata(record.get(self.field))
+
+
+def retry_after_seconds(header: str, now: datetime | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` value (delta-seconds or HTTP-date); None if unreadable."""
+    header = header.strip()
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass
+class RetryAfterBackoff(BackoffStrategy):
+    """Waits as long as ``Retry-After`` asks, capped; otherwise exponential backoff with jitter.
+
+    ``WaitTimeFromHeader`` reads numbers only (an HTTP-date is ignored) and ``WaitUntilTimeFromHeader``
+    has no cap, so a reset an hour away would stall the sync for an hour.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+    max_wait_seconds: float | str = 60
+    backoff_factor_seconds: float | str = 2
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._cap = self._number(self.max_wait_seconds, parameters)
+        self._factor = self._number(self.backoff_factor_seconds, parameters)
+
+    def _number(self, value: float | str, parameters: Mapping[str, Any]) -> float:
+        return float(InterpolatedString.create(str(value), parameters=parameters).eval(self.config))
+
+    def backoff_time(
+        self,
+        response_or_exception: requests.Response | requests.RequestException | None,
+        attempt_count: int,
+    ) -> float | None:
+        wait = None
+        if isinstance(response_or_exception, requests.Response):
+            header = response_or_exception.headers.get("Retry-After")
+            if header is not None:
+                wait = retry_after_seconds(header)
+        if wait is None:
+            base = self._factor * 2 ** max(attempt_count - 1, 0)
+            wait = base / 2 + random.uniform(0, base / 2)
+        # A zero would make the CDK fall back to its own, uncapped, backoff.
+        return max(min(wait, self._cap), 0.001)

@@ -1,0 +1,61 @@
+"""The declarative source, built from the manifest packaged with this module."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_listrak.config_errors import config_problems
+
+# Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
+MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
+
+
+class SourceListrak(YamlDeclarativeSource):
+    def __init__(
+        self,
+        catalog: ConfiguredAirbyteCatalog | None = None,
+        config: Mapping[str, Any] | None = None,
+        state: list[AirbyteStateMessage] | None = None,
+        config_path: str | None = None,
+    ) -> None:
+        super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
+        if not config:
+            return
+        self._register_secrets(self._config)
+        problems = config_problems(self._config, self.spec(self.logger).connectionSpecification)
+        if problems:
+            message = "Invalid configuration: " + " ".join(problems)
+            raise AirbyteTracedException(
+                message=message, internal_message=message, failure_type=FailureType.config_error
+            )
+        if state and not self._config["enable_incremental_sync"]:
+            # Incremental sync switched off: every sync reads the whole initial window.
+            super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=None, config_path=config_path)
+        self._apply_request_timeout(float(self._config["request_timeout_seconds"]))
+
+    @staticmethod
+    def _register_secrets(config: Mapping[str, Any]) -> None:
+        credentials = config.get("credentials")
+        if not isinstance(credentials, Mapping):
+            return
+        api_key = str(credentials.get("api_key") or "")
+        if not api_key:
+            return
+        add_to_secrets(api_key)
+        account_id = str(credentials.get("account_id") or "")
+        add_to_secrets(base64.b64encode(f"{account_id}:{api_key}".encode()).decode())
+
+    def _apply_request_timeout(self, seconds: float) -> None:
+        """The requester's timeouts are plain numbers in the manifest schema, so set them from config."""
+        for stream in self._source_config.get("streams", []):
+            requester = stream.get("retriever", {}).get("requester", {})
+            requester["read_timeout_in_seconds"] = seconds
+            requester["connect_timeout_in_seconds"] = seconds
