@@ -12,6 +12,7 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_listrak.components import use_iso_cursor_parser
 from source_listrak.config_errors import config_problems
 
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
@@ -26,6 +27,7 @@ class SourceListrak(YamlDeclarativeSource):
         state: list[AirbyteStateMessage] | None = None,
         config_path: str | None = None,
     ) -> None:
+        use_iso_cursor_parser()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
         if not config:
             return
