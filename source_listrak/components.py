@@ -279,7 +279,7 @@ _UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z")
 
 
 def use_iso_cursor_parser() -> None:
-    """Makes the CDK's datetime state converters use ``IsoCursorParser`` (they look the class up when built)."""
+    """Makes the CDK datetime state converters, which look the class up when built, use ours."""
     datetime_stream_state_converter.DatetimeParser = IsoCursorParser  # type: ignore[misc]
 
 

@@ -40,7 +40,7 @@ class SourceListrak(YamlDeclarativeSource):
             )
         if state and not self._config["enable_incremental_sync"]:
             # Incremental sync switched off: every sync reads the whole initial window.
-            super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=None, config_path=config_path)
+            super().__init__(MANIFEST_PATH, catalog=catalog, config=config, config_path=config_path)
         self._apply_request_timeout(float(self._config["request_timeout_seconds"]))
 
     @staticmethod
