@@ -1,0 +1,134 @@
+"""Runs the installed `source-listrak` command as a user would and parses what it prints."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INCREMENTAL_STREAMS = {"contacts": "updated_date", "campaigns": "send_date", "events": "event_timestamp"}
+ALL_STREAMS = (
+    "contacts", "campaigns", "events", "custom_fields", "interests", "segments", "sources", "webhook_events",
+)
+
+
+def connector_command() -> list[str]:
+    executable = shutil.which("source-listrak")
+    if executable is None:
+        raise RuntimeError("source-listrak is not installed: run scripts/test (it installs the package)")
+    return [executable]
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == kind]
+
+    def records(self, stream: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m["record"]["data"]
+            for m in self.of_type("RECORD")
+            if stream is None or m["record"]["stream"] == stream
+        ]
+
+    def states(self, stream: str | None = None) -> list[dict[str, Any]]:
+        """Per-stream state messages as `{"stream": name, "state": {...}}`, in emission order."""
+        found = []
+        for message in self.of_type("STATE"):
+            stream_state = message["state"].get("stream")
+            if stream_state is None:
+                continue
+            name = stream_state["stream_descriptor"]["name"]
+            if stream is None or name == stream:
+                found.append({"stream": name, "state": stream_state.get("stream_state") or {}})
+        return found
+
+    def final_state_messages(self) -> list[dict[str, Any]]:
+        """The last STATE message of each stream, ready to be written as a --state file."""
+        last: dict[str, dict[str, Any]] = {}
+        for message in self.of_type("STATE"):
+            stream_state = message["state"].get("stream")
+            if stream_state is not None:
+                last[stream_state["stream_descriptor"]["name"]] = message["state"]
+        return list(last.values())
+
+    def errors(self) -> list[str]:
+        traces = [m["trace"] for m in self.of_type("TRACE")]
+        return [trace["error"]["message"] for trace in traces if trace.get("type") == "ERROR"]
+
+    def connection_status(self) -> dict[str, Any] | None:
+        statuses = self.of_type("CONNECTION_STATUS")
+        return statuses[-1]["connectionStatus"] if statuses else None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def configured_catalog(streams: list[str] | tuple[str, ...] = ALL_STREAMS, incremental: bool = True) -> dict:
+    entries = []
+    for name in streams:
+        cursor = INCREMENTAL_STREAMS.get(name)
+        mode = "incremental" if cursor and incremental else "full_refresh"
+        entry = {
+            "stream": {
+                "name": name,
+                "json_schema": {},
+                "supported_sync_modes": ["full_refresh", "incremental"] if cursor else ["full_refresh"],
+            },
+            "sync_mode": mode,
+            "destination_sync_mode": "append",
+        }
+        if mode == "incremental":
+            entry["cursor_field"] = [cursor]
+        entries.append(entry)
+    return {"streams": entries}
+
+
+def run_connector(
+    command: str,
+    config: dict | None = None,
+    catalog: dict | None = None,
+    state: list | None = None,
+    timeout: float = 300,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """`source-listrak <command> --config ... [--catalog ...] [--state ...]` in a subprocess."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = connector_command() + [command]
+        for flag, value in (("--config", config), ("--catalog", catalog), ("--state", state)):
+            if value is not None:
+                path = Path(tmp) / f"{flag[2:]}.json"
+                path.write_text(json.dumps(value))
+                args += [flag, str(path)]
+        completed = subprocess.run(
+            args + (extra_args or []),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp,
+            env={**os.environ, **(env or {})},
+        )
+    run = Run(completed.returncode, completed.stdout, completed.stderr)
+    for line in completed.stdout.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                run.messages.append(json.loads(line))
+    return run
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without `sync_timestamp` and without nulls (the serializer leaves nulls out)."""
+    return {k: v for k, v in record.items() if k != "sync_timestamp" and v is not None}
