@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 
 import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -38,11 +40,11 @@ def _print(message: AirbyteMessage) -> None:
     print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
 
 
-def _report(error: AirbyteTracedException, command: str | None) -> int:
+def _report(error: AirbyteTracedException, command: str | None, debug: bool) -> int:
     """Print the error as the protocol expects, without a Python traceback; return the exit code."""
     message = error.as_sanitized_airbyte_message()
-    if error.failure_type == FailureType.config_error and message.trace and message.trace.error:
-        message.trace.error.stack_trace = None  # a config error is the user's to fix: the message says how
+    if not debug and message.trace and message.trace.error:
+        message.trace.error.stack_trace = None
     _print(message)
     if command == "check" and error.failure_type == FailureType.config_error:
         status = AirbyteConnectionStatus(status=Status.FAILED, message=filter_secrets(error.message or ""))
@@ -51,16 +53,42 @@ def _report(error: AirbyteTracedException, command: str | None) -> int:
     return 1
 
 
+class _WithoutTraceback(logging.Filter):
+    """Log lines keep their message and lose the stack trace; `--debug` shows it again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def _print_messages(source: SourceListrak, args: list[str], debug: bool) -> None:
+    """`airbyte_cdk.entrypoint.launch`, minus Python stack traces in TRACE messages unless debugging."""
+    entrypoint = AirbyteEntrypoint(source)
+    parsed_args = entrypoint.parse_args(args)
+    with PRINT_BUFFER:
+        for line in entrypoint.run(parsed_args):
+            if not debug and line.startswith('{"type":"TRACE"') and '"stack_trace"' in line:
+                message = orjson.loads(line)
+                message["trace"].get("error", {}).pop("stack_trace", None)
+                line = orjson.dumps(message).decode()
+            print(f"{line}\n", end="")
+
+
 def run(args: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if args is None else args)
     command = args[0] if args else None
+    debug = "--debug" in args or is_platform_debug_log_enabled()
+    if not debug:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_WithoutTraceback())
     try:
         source = create_source(args)
-        launch(source, args)
+        _print_messages(source, args, debug)
     except AirbyteTracedException as error:
-        sys.exit(_report(error, command))
+        sys.exit(_report(error, command, debug))
     except Exception as error:  # noqa: BLE001 - last line of defence: a message, never a bare traceback
-        sys.exit(_report(AirbyteTracedException.from_exception(error, message=str(error)), command))
+        sys.exit(_report(AirbyteTracedException.from_exception(error, message=str(error)), command, debug))
 
 
 if __name__ == "__main__":
