@@ -29,6 +29,8 @@ def _describe(error: ValidationError) -> str:
     field = ".".join(str(part) for part in error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1]
+        if not field and missing == "credentials":
+            return "credentials are required: an API key (or `api_key` at the top level, as in seed 000)."
         return f"{'.'.join(filter(None, [field, missing]))} is required."
     if error.validator == "additionalProperties":
         return f"{field or 'config'}: {error.message}."
@@ -58,4 +60,4 @@ def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -
             ]
         else:
             problems.append(_describe(error))
-    return problems
+    return list(dict.fromkeys(problems))  # a value can break two rules with the same sentence

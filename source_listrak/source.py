@@ -29,7 +29,7 @@ class SourceListrak(YamlDeclarativeSource):
     ) -> None:
         use_iso_cursor_parser()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
-        if not config:
+        if config is None:
             return
         self._register_secrets(self._config)
         problems = config_problems(self._config, self.spec(self.logger).connectionSpecification)
