@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,9 @@ ALL_STREAMS = (
 
 
 def connector_command() -> list[str]:
-    executable = shutil.which("source-listrak")
+    """The console script installed beside the running interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "source-listrak"
+    executable = str(beside) if beside.exists() else shutil.which("source-listrak")
     if executable is None:
         raise RuntimeError("source-listrak is not installed: run scripts/test (it installs the package)")
     return [executable]
