@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
@@ -41,6 +43,26 @@ class ListrakResponseError(AirbyteTracedException):
 def _preview(response: requests.Response) -> str:
     text = response.content[:_BODY_PREVIEW_CHARS].decode("utf-8", errors="replace")
     return " ".join(text.split())
+
+
+_LONG_INTEGER = re.compile(rb"\d{20}")
+
+
+def _loads(content: bytes) -> Any:
+    """orjson, except where it would change the data: integers beyond 64 bits (it makes them floats) and
+    nesting deeper than its limit of 1024 (it refuses); the standard library keeps both."""
+    if not _LONG_INTEGER.search(content):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError as error:
+            if "depth limit" not in str(error):
+                raise
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 100_000))
+    try:
+        return json.loads(content)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @dataclass
@@ -65,8 +87,8 @@ class EnvelopeExtractor(RecordExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            body = _loads(response.content)
+        except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
             raise ListrakResponseError(
                 self._path, f"body is not JSON ({content_type}): {_preview(response)!r}", response
@@ -275,7 +297,7 @@ class IsoCursorParser(DatetimeParser):
         return super().parse(date, format)
 
 
-_UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z")
+_UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
 
 
 def use_iso_cursor_parser() -> None:
@@ -334,3 +356,22 @@ class RetryAfterBackoff(BackoffStrategy):
             wait = base / 2 + random.uniform(0, base / 2)
         # A zero would make the CDK fall back to its own, uncapped, backoff.
         return max(min(wait, self._cap), 0.001)
+
+
+@dataclass
+class FirstSyncStart(StateMigration):
+    """Gives a stream without state the cursor `initial_sync_days` ago, so the cursor's own start can be a
+    floor that never clamps a saved cursor (the CDK starts at max(start_datetime, cursor))."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._cursor = str(parameters["cursor_field"])
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return not stream_state or (self._cursor not in stream_state and "state_type" not in stream_state)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        start = datetime.now(UTC) - timedelta(days=int(self.config["initial_sync_days"]))
+        return {self._cursor: f"{start:%Y-%m-%dT%H:%M:%S.%f}Z"}

@@ -10,7 +10,8 @@ from jsonschema.exceptions import ValidationError
 
 
 def _allowed(schema: Mapping[str, Any]) -> str:
-    kind = {"integer": "an integer", "number": "a number", "boolean": "true or false", "string": "a string"}
+    kind = {"integer": "an integer", "number": "a number", "boolean": "true or false", "string": "a string",
+            "object": "an object"}
     text = kind.get(str(schema.get("type")), "a value")
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum")
@@ -34,7 +35,9 @@ def _describe(error: ValidationError) -> str:
         return f"{'.'.join(filter(None, [field, missing]))} is required."
     if error.validator == "additionalProperties":
         return f"{field or 'config'}: {error.message}."
-    got = "" if "airbyte_secret" in error.schema else f" (got {error.instance!r})"
+    # A value under `credentials` may be the key itself, put in the wrong place: never echo it.
+    secret = "airbyte_secret" in error.schema or list(error.absolute_path)[:1] == ["credentials"]
+    got = "" if secret else f" (got {error.instance!r})"
     return f"{field} must be {_allowed(error.schema)}{got}."
 
 

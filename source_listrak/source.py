@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
 
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType
+from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType, Type
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak.components import use_iso_cursor_parser
@@ -42,6 +42,29 @@ class SourceListrak(YamlDeclarativeSource):
             # Incremental sync switched off: every sync reads the whole initial window.
             super().__init__(MANIFEST_PATH, catalog=catalog, config=config, config_path=config_path)
         self._apply_request_timeout(float(self._config["request_timeout_seconds"]))
+
+    def check(self, logger: Any, config: Mapping[str, Any]) -> Any:
+        self._register_secrets(self._config)  # the entrypoint's update_secrets() replaced the list
+        status = super().check(logger, config)
+        if status.message:
+            status.message = filter_secrets(status.message)
+        return status
+
+    def discover(self, logger: Any, config: Mapping[str, Any]) -> Any:
+        self._register_secrets(self._config)
+        return super().discover(logger, config)
+
+    def read(self, logger: Any, config: Mapping[str, Any], catalog: Any, state: Any = None) -> Iterator[Any]:
+        self._register_secrets(self._config)
+        for message in super().read(logger, config, catalog, state):
+            error = message.trace.error if message.type == Type.TRACE and message.trace else None
+            if error is not None:  # per-stream errors come from as_airbyte_message(), unfiltered
+                error.message = filter_secrets(error.message) if error.message else error.message
+                if error.internal_message:
+                    error.internal_message = filter_secrets(error.internal_message)
+                if error.stack_trace:
+                    error.stack_trace = filter_secrets(error.stack_trace)
+            yield message
 
     @staticmethod
     def _register_secrets(config: Mapping[str, Any]) -> None:

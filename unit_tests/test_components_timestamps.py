@@ -1,0 +1,141 @@
+"""Contract: timestamps arrive with any UTC offset, with or without fractional seconds; output is the
+same instant in UTC, ISO-8601, ending in ``Z``, fractional seconds kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from hypothesis import given
+from hypothesis import strategies as st
+
+from source_listrak.components import IsoCursorParser, NormalizeTimestamps, to_utc_z
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("2026-01-31T10:00:00Z", "2026-01-31T10:00:00Z"),
+        ("2026-01-31T10:00:00+00:00", "2026-01-31T10:00:00Z"),
+        ("2026-01-31T10:00:00+02:00", "2026-01-31T08:00:00Z"),
+        ("2026-01-31T10:00:00-05:00", "2026-01-31T15:00:00Z"),
+        ("2026-01-31T10:00:00+05:30", "2026-01-31T04:30:00Z"),
+        ("2026-01-31T10:00:00+0530", "2026-01-31T04:30:00Z"),
+    ],
+)
+def test_to_utc_z_gives_the_same_instant_in_utc_ending_in_z(given_value: str, expected: str) -> None:
+    assert to_utc_z(given_value) == expected
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("2026-01-31T10:00:00.5Z", "2026-01-31T10:00:00.5Z"),
+        ("2026-01-31T10:00:00.120Z", "2026-01-31T10:00:00.120Z"),
+        ("2026-01-31T10:00:00.123456+02:00", "2026-01-31T08:00:00.123456Z"),
+        ("2026-01-31T10:00:00.1234567-05:00", "2026-01-31T15:00:00.1234567Z"),
+        ("2026-01-31T10:00:00.000+05:30", "2026-01-31T04:30:00.000Z"),
+    ],
+)
+def test_to_utc_z_keeps_the_fractional_digits_as_given(given_value: str, expected: str) -> None:
+    assert to_utc_z(given_value) == expected
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("2026-12-31T22:30:00-05:00", "2027-01-01T03:30:00Z"),  # forward over a year end
+        ("2026-03-01T01:00:00+05:30", "2026-02-28T19:30:00Z"),  # back over a month end
+        ("2028-03-01T01:00:00+02:00", "2028-02-29T23:00:00Z"),  # into a leap day
+        ("2026-01-01T00:00:00.25+00:30", "2025-12-31T23:30:00.25Z"),
+    ],
+)
+def test_to_utc_z_rolls_the_date_over_when_the_offset_crosses_midnight(given_value: str, expected: str) -> None:
+    assert to_utc_z(given_value) == expected
+
+
+@pytest.mark.parametrize(
+    "invalid",
+    [
+        "",
+        "yesterday",
+        "2026-01-31",
+        "2026-02-30T00:00:00Z",
+        "2026-01-31T25:00:00Z",
+        "2026-01-31T10:00:00+2",
+        "2026-02-30T10:00:00+02:00",
+        "31/01/2026 10:00:00",
+    ],
+)
+def test_to_utc_z_rejects_what_is_not_an_iso_date_time(invalid: str) -> None:
+    with pytest.raises(ValueError):
+        to_utc_z(invalid)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)),
+    offset_minutes=st.integers(min_value=-12 * 60, max_value=14 * 60),
+)
+def test_to_utc_z_preserves_the_instant_for_any_offset(moment: datetime, offset_minutes: int) -> None:
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    result = to_utc_z(aware.isoformat())
+    assert result.endswith("Z")
+    assert datetime.fromisoformat(result) == aware
+    assert datetime.fromisoformat(result).utcoffset() == timedelta(0)
+
+
+def normalizer(*fields: str) -> NormalizeTimestamps:
+    return NormalizeTimestamps(fields=list(fields), parameters={"name": "events"})
+
+
+def test_normalize_timestamps_rewrites_only_the_listed_fields_and_skips_nulls() -> None:
+    record = {
+        "send_date": "2026-01-31T10:00:00+02:00",
+        "created_date": None,
+        "label": "2026-01-31T10:00:00+02:00",
+    }
+    normalizer("send_date", "created_date", "updated_date").transform(record)
+    assert record == {
+        "send_date": "2026-01-31T08:00:00Z",
+        "created_date": None,
+        "label": "2026-01-31T10:00:00+02:00",
+    }
+
+
+@pytest.mark.parametrize("bad_value", ["not a date", 1769853600, {"at": "2026-01-31"}])
+def test_normalize_timestamps_fails_with_a_message_naming_stream_and_field(bad_value: object) -> None:
+    with pytest.raises(AirbyteTracedException) as raised:
+        normalizer("event_timestamp").transform({"event_timestamp": bad_value})
+    assert "events" in raised.value.message
+    assert "'event_timestamp'" in raised.value.message
+    assert raised.value.failure_type == FailureType.system_error
+
+
+@pytest.mark.parametrize(
+    ("value", "datetime_format", "expected"),
+    [
+        (
+            "2026-01-31T10:00:00.500000Z",
+            "%Y-%m-%dT%H:%M:%S.%fZ",
+            datetime(2026, 1, 31, 10, 0, 0, 500000, UTC),
+        ),
+        ("2026-01-31T10:00:00.5Z", "%Y-%m-%dT%H:%M:%S.%fZ", datetime(2026, 1, 31, 10, 0, 0, 500000, UTC)),
+        ("2026-01-31T10:00:00Z", "%Y-%m-%dT%H:%M:%SZ", datetime(2026, 1, 31, 10, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_cursor_parser_reads_the_utc_z_values_this_connector_writes(
+    value: str, datetime_format: str, expected: datetime
+) -> None:
+    assert IsoCursorParser().parse(value, datetime_format) == expected
+
+
+def test_cursor_parser_rejects_a_value_that_does_not_fit_the_format_like_strptime() -> None:
+    with pytest.raises(ValueError):
+        IsoCursorParser().parse("2026-01-31T10:00:00Z", "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_cursor_parser_reads_a_cursor_with_more_than_six_fractional_digits() -> None:
+    parsed = IsoCursorParser().parse("2026-01-31T10:00:00.1234567Z", "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert parsed == datetime(2026, 1, 31, 10, 0, 0, 123456, UTC)
