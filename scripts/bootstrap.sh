@@ -9,7 +9,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,e2e]' 2>&1 \
     | grep -v -e '^WARNING: Location' -e 'is neither a file nor a directory' >&2 || true
-  .venv/bin/python -c 'import source_listrak, airbyte' || { echo "install failed" >&2; exit 1; }
+  DO_NOT_TRACK=1 .venv/bin/python -c 'import source_listrak, airbyte' || { echo "install failed" >&2; exit 1; }
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+export DO_NOT_TRACK=1 AIRBYTE_OFFLINE_MODE=1
