@@ -8,11 +8,13 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry look-up, no telemetry
 os.environ.setdefault("DO_NOT_TRACK", "1")
+warnings.filterwarnings("ignore", category=FutureWarning)  # google-* libraries PyAirbyte imports
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -42,7 +44,7 @@ def main() -> int:
     events = previous["events"] if previous else args.events
     emulator = Emulator(seed=7, sizes=Sizes(events=events), now=now)
     runs = (previous or {}).get("runs", 0)
-    for _ in range(runs):  # each earlier run added activity "now"; replay it so ids stay unique
+    for _ in range(max(runs - 1, 0)):  # runs after the first added activity; replay it so ids stay unique
         for stream, count in NEW_PER_RUN.items():
             emulator.add_records(stream, count)
 
@@ -87,17 +89,15 @@ def main() -> int:
 
 
 def _row_counts(cache) -> dict[str, int]:  # noqa: ANN001 - PyAirbyte cache
-    import duckdb
-
-    path = Path(cache.db_path)
-    if not path.exists():
-        return {}
-    with duckdb.connect(str(path), read_only=True) as db:
-        tables = [row[0] for row in db.sql(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'main' and table_name not like '\\_airbyte%' escape '\\'"
-        ).fetchall()]
-        return {table: db.sql(f'select count(*) from main."{table}"').fetchone()[0] for table in tables}
+    tables = cache.run_sql_query(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'main' and table_name not like '\\_airbyte%' escape '\\'"
+    )
+    counts = {}
+    for row in tables:
+        table = row["table_name"]
+        counts[table] = cache.run_sql_query(f'select count(*) as n from main."{table}"')[0]["n"]
+    return counts
 
 
 if __name__ == "__main__":
