@@ -6,6 +6,7 @@ Each component implements one CDK interface and is referenced from ``manifest.ya
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import sys
@@ -29,6 +30,7 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 _BODY_PREVIEW_CHARS = 200
+_logger = logging.getLogger("airbyte")
 
 
 class ListrakResponseError(AirbyteTracedException):
@@ -359,19 +361,48 @@ class RetryAfterBackoff(BackoffStrategy):
 
 
 @dataclass
-class FirstSyncStart(StateMigration):
-    """Gives a stream without state the cursor `initial_sync_days` ago, so the cursor's own start can be a
-    floor that never clamps a saved cursor (the CDK starts at max(start_datetime, cursor))."""
+class StartingCursor(StateMigration):
+    """Where a windowed stream starts: the saved cursor when it is usable, else `initial_sync_days` ago.
+
+    The CDK starts at max(start_datetime, saved cursor), which would skip the records between a cursor
+    older than the initial window and that window; so the cursor's own start is a fixed floor and
+    this migration gives a stream without state its first-sync start. A saved cursor with a UTC offset
+    (an older state) is rewritten in UTC; one that cannot be read, or lies in the future (it would
+    stall the stream for good), is replaced by the first-sync start, with a warning: records are then
+    read again and deduplicated on the primary key downstream.
+    """
 
     parameters: InitVar[Mapping[str, Any]]
     config: Config = field(default_factory=dict)
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._cursor = str(parameters["cursor_field"])
+        self._stream = str(parameters.get("name", ""))
 
     def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
-        return not stream_state or (self._cursor not in stream_state and "state_type" not in stream_state)
+        if "state_type" in stream_state:  # the CDK's own concurrent format
+            return False
+        value = stream_state.get(self._cursor)
+        return not (isinstance(value, str) and _UTC_CURSOR.match(value) and not _in_future(value))
 
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
-        start = datetime.now(UTC) - timedelta(days=int(self.config["initial_sync_days"]))
-        return {self._cursor: f"{start:%Y-%m-%dT%H:%M:%S.%f}Z"}
+        value = stream_state.get(self._cursor)
+        first_start = datetime.now(UTC) - timedelta(days=int(self.config["initial_sync_days"]))
+        if value is None and not stream_state:
+            return {self._cursor: f"{first_start:%Y-%m-%dT%H:%M:%S.%f}Z"}
+        try:
+            cursor = to_utc_z(value) if isinstance(value, str) else None
+        except ValueError:
+            cursor = None
+        if cursor is not None and not _in_future(cursor):
+            return {self._cursor: cursor}
+        _logger.warning(
+            f"Stream {self._stream}: the saved state {dict(stream_state)!r} has no usable "
+            f"{self._cursor!r} (missing, unreadable or in the future); reading again from "
+            f"{self.config['initial_sync_days']} days ago."
+        )
+        return {self._cursor: f"{first_start:%Y-%m-%dT%H:%M:%S.%f}Z"}
+
+
+def _in_future(utc_z: str) -> bool:
+    return datetime.fromisoformat(utc_z) > datetime.now(UTC)
