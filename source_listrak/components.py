@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -305,6 +306,60 @@ _UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
 def use_iso_cursor_parser() -> None:
     """Makes the CDK datetime state converters, which look the class up when built, use ours."""
     datetime_stream_state_converter.DatetimeParser = IsoCursorParser  # type: ignore[misc]
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+@dataclass
+class RejectSchemaViolations(RecordTransformation):
+    """Fails the stream on a record whose columns do not have the types its JSON schema declares.
+
+    The CDK passes such a record on (its schema normalisation only logs), and a destination then
+    fails or silently coerces the column; an API answer like ``"eventType": []`` should stop the sync
+    with the stream, column and value type named instead. Checks the declared top-level columns only.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream = str(parameters["name"])
+        schema_file = resources.files("source_listrak") / "schemas" / f"{self._stream}.json"
+        properties = json.loads(schema_file.read_text())["properties"]
+        self._columns = {
+            column: (names, tuple(t for name in names for t in _JSON_TYPES[name]))
+            for column, spec in properties.items()
+            if (names := spec["type"] if isinstance(spec.get("type"), list) else [spec.get("type")]) != [None]
+        }
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        for column, (names, allowed) in self._columns.items():
+            if column not in record:
+                continue  # left out is null; sync_timestamp is added after this check
+            value = record[column]
+            if isinstance(value, allowed) and not (isinstance(value, bool) and "boolean" not in names):
+                continue
+            message = (
+                f"Stream {self._stream}: Listrak sent {column!r} as a JSON {_json_type(value)}, "
+                f"which its schema does not allow ({' or '.join(names)})."
+            )
+            raise AirbyteTracedException(
+                message=message, internal_message=message, failure_type=FailureType.system_error
+            )
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def retry_after_seconds(header: str, now: datetime | None = None) -> float | None:
