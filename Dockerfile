@@ -1,10 +1,17 @@
 ARG BASE_IMAGE=docker.io/airbyte/python-connector-base:4.0.2@sha256:9fdb1888c4264cf6fee473649ecb593f56f58e5d0096a87ee0b231777e2e3e73
 FROM ${BASE_IMAGE}
 
+# The package, not the repository: the manifest and schemas travel inside source_listrak/ (the
+# top-level manifest.yaml is only a symlink to source_listrak/manifest.yaml).
 WORKDIR /airbyte/integration_code
 COPY pyproject.toml README.md main.py ./
 COPY source_listrak ./source_listrak
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
+
+# airbyte/python-connector-base creates the non-root user `airbyte` (uid 1000); a plain Debian or
+# python base image (as used by local builds) does not, so create it only where it is missing.
+RUN id -u airbyte >/dev/null 2>&1 || useradd --uid 1000 --user-group --no-create-home airbyte
+USER airbyte
 
 ENV AIRBYTE_ENTRYPOINT="source-listrak"
 ENTRYPOINT ["source-listrak"]

@@ -1,0 +1,184 @@
+"""The connector as it ships: metadata.yaml, the Dockerfile, the user docs, and a wheel that works
+installed on its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import uuid
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from airbyte_cdk.models.connector_metadata import MetadataFile
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_IMAGE_ARG = re.compile(r"ARG BASE_IMAGE=(docker\.io/airbyte/python-connector-base:4\.0\.2@sha256:[0-9a-f]{64})")
+
+
+def package_version() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+def dockerfile_lines() -> list[str]:
+    return (REPO / "Dockerfile").read_text().splitlines()
+
+
+def metadata() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "metadata.yaml").read_text())
+
+
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "source_listrak" / "manifest.yaml").read_text())
+
+
+def manifest_stream_names() -> list[str]:
+    return [ref["$ref"].rsplit("/", 1)[-1] for ref in manifest()["streams"]]
+
+
+def manifest_spec_properties() -> dict[str, Any]:
+    return manifest()["spec"]["connection_specification"]["properties"]
+
+
+def test_metadata_parses_with_the_cdk_model_and_tags_the_package_version() -> None:
+    data = MetadataFile.from_file(REPO / "metadata.yaml").data
+
+    assert data.dockerRepository == "airbyte/source-listrak"
+    assert data.dockerImageTag == package_version()
+    assert {"language:python", "cdk:low-code"} <= set(data.tags)
+
+
+def test_metadata_base_image_is_the_dockerfile_default() -> None:
+    data = MetadataFile.from_file(REPO / "metadata.yaml").data
+    match = BASE_IMAGE_ARG.fullmatch(dockerfile_lines()[0])
+
+    assert match, "the Dockerfile's first line pins python-connector-base 4.0.2 by digest"
+    assert data.connectorBuildOptions is not None
+    assert data.connectorBuildOptions.baseImage == match.group(1)
+
+
+def test_metadata_has_the_values_the_airbyte_registry_expects() -> None:
+    document = metadata()
+    data = document["data"]
+
+    assert document["metadataSpecVersion"] == "1.0"
+    assert uuid.UUID(data["definitionId"]).version == 4
+    assert data["name"] == "Listrak"
+    assert (data["connectorType"], data["connectorSubtype"]) == ("source", "api")
+    assert (data["releaseStage"], data["supportLevel"], data["license"]) == ("alpha", "community", "MIT")
+    assert data["documentationUrl"] == "https://docs.airbyte.com/integrations/sources/listrak"
+    assert data["githubIssueLabel"] == "source-listrak"
+    assert data["icon"] == "icon.svg" and (REPO / data["icon"]).is_file()
+    assert [suite["suite"] for suite in data["connectorTestSuitesOptions"]] == [
+        "unitTests",
+        "integrationTests",
+        "acceptanceTests",
+    ]
+    # The platform substitutes ${base_url} with the host of the configured Base URL.
+    assert data["allowedHosts"]["hosts"] == ["api.listrak.com", "${base_url}"]
+    assert "base_url" in manifest_spec_properties()
+    assert data["registryOverrides"] == {"cloud": {"enabled": True}, "oss": {"enabled": True}}
+    # The registry's PyPi model requires both keys.
+    assert set(data["remoteRegistries"]["pypi"]) == {"enabled", "packageName"}
+
+
+def test_dockerfile_takes_its_base_from_the_base_image_argument() -> None:
+    lines = dockerfile_lines()
+
+    assert BASE_IMAGE_ARG.fullmatch(lines[0])
+    assert lines[1] == "FROM ${BASE_IMAGE}"
+
+
+def test_dockerfile_installs_the_package_and_runs_source_listrak_as_airbyte() -> None:
+    lines = dockerfile_lines()
+
+    assert "COPY pyproject.toml README.md main.py ./" in lines
+    assert "COPY source_listrak ./source_listrak" in lines
+    assert any(line.startswith("RUN pip install --no-cache-dir .") for line in lines)
+    assert "USER airbyte" in lines
+    assert 'ENV AIRBYTE_ENTRYPOINT="source-listrak"' in lines
+    assert lines[-1] == 'ENTRYPOINT ["source-listrak"]'
+
+
+def test_dockerignore_keeps_secrets_and_local_environments_out_of_the_build_context() -> None:
+    ignored = set((REPO / ".dockerignore").read_text().split())
+
+    assert {"secrets", ".venv", ".git"} <= ignored
+
+
+def test_top_level_manifest_is_the_packaged_one() -> None:
+    assert (REPO / "manifest.yaml").resolve() == (REPO / "source_listrak" / "manifest.yaml").resolve()
+
+
+def test_docs_page_documents_every_config_field_and_every_stream() -> None:
+    page = (REPO / "docs" / "listrak.md").read_text()
+
+    for field in manifest_spec_properties():
+        assert f"`{field}`" in page, field
+    for stream in manifest_stream_names():
+        assert f"| `{stream}` |" in page, stream
+
+
+def test_changelogs_have_an_entry_for_the_package_version() -> None:
+    version = package_version()
+
+    assert f"## {version} " in (REPO / "CHANGELOG.md").read_text()
+    assert f"| {version} |" in (REPO / "docs" / "listrak.md").read_text()
+
+
+def test_icon_is_an_svg_document() -> None:
+    root = ElementTree.parse(REPO / "icon.svg").getroot()
+
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.slow
+def test_wheel_installed_in_a_fresh_venv_prints_the_spec(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}}
+    pip_quiet = ["--disable-pip-version-check", "--quiet"]
+
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", *pip_quiet, "--no-deps", "--wheel-dir", str(wheels), str(REPO)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    (wheel,) = wheels.glob("source_listrak-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    schemas = {f"source_listrak/schemas/{path.name}" for path in (REPO / "source_listrak" / "schemas").glob("*.json")}
+    assert "source_listrak/manifest.yaml" in names
+    assert {f"source_listrak/schemas/{stream}.json" for stream in manifest_stream_names()} <= schemas <= names
+
+    venv = tmp_path / "venv"  # a real venv: nothing from the repository's .venv is visible
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", *pip_quiet, str(wheel)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+
+    # A stray manifest.yaml in the working directory must not replace the packaged one.
+    (tmp_path / "manifest.yaml").write_text("not: the connector's manifest\n")
+    spec = subprocess.run(
+        [str(venv / "bin" / "source-listrak"), "spec"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    messages = [json.loads(line) for line in spec.stdout.splitlines() if line.startswith("{")]
+    (spec_message,) = [message for message in messages if message["type"] == "SPEC"]
+    properties = spec_message["spec"]["connectionSpecification"]["properties"]
+    assert "credentials" in properties
+    assert set(properties) == set(manifest_spec_properties())
