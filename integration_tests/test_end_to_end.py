@@ -171,7 +171,8 @@ def test_basic_auth_reads_every_stream(emulator: Emulator) -> None:
 def test_twenty_percent_mixed_faults_still_give_exactly_the_expected_records() -> None:
     faults = Faults(rate_429=0.07, rate_5xx=0.07, rate_drop=0.06, retry_after="mixed", retry_after_seconds=1)
     with Emulator(seed=5, sizes=SMALL, faults=faults) as emulator:
-        result = run("read", emulator, bearer_config(emulator), catalog=configured_catalog())
+        config = bearer_config(emulator, max_records_per_page=20)  # ~100 requests, so faults surely occur
+        result = run("read", emulator, config, catalog=configured_catalog())
         faulted = Counter(entry.fault for entry in emulator.request_log if entry.fault)
     assert result.returncode == 0, result.errors()
     assert sum(faulted.values()) >= 5, faulted

@@ -4,6 +4,7 @@ Python traceback and without calling the API; seed 000's flat, all-string config
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -137,3 +138,17 @@ def test_a_flat_config_with_null_credentials_gets_a_clear_answer(cli, listrak: F
     status = result.connection_status()  # either it works like the flat config it is, or a config error says why
     assert status["status"] == "SUCCEEDED" or "credentials" in status["message"]
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", [0, -1, "four"])
+def test_a_bad_concurrency_is_a_named_config_error_not_a_cdk_failure(value, tmp_path, capsys) -> None:
+    from source_listrak.run import run
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_key": "k-concurrency", "concurrency": value}))
+    with pytest.raises(SystemExit):
+        run(["check", "--config", str(config)])
+    statuses = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"CONNECTION_STATUS"' in line]
+    assert statuses[-1]["connectionStatus"]["message"].startswith(
+        "Invalid configuration: concurrency must be an integer from 1 to 32"
+    )
