@@ -294,9 +294,9 @@ class IsoCursorParser(DatetimeParser):
 
     def parse(self, date: str | int, format: str) -> datetime:
         if format in self._FORMATS and isinstance(date, str) and _UTC_CURSOR.match(date):
-            has_fraction = len(date) > 20
-            if has_fraction == (format == "%Y-%m-%dT%H:%M:%S.%fZ"):
-                return datetime.fromisoformat(date)
+            if (len(date) > 20) != (format == "%Y-%m-%dT%H:%M:%S.%fZ"):
+                raise ValueError(f"{date!r} does not match {format!r}")  # as strptime would, without its lock
+            return datetime.fromisoformat(date)
         return super().parse(date, format)
 
 
