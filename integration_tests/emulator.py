@@ -1,10 +1,16 @@
-"""A local emulator of the Listrak seed contract (../shared/api-contract.md, section 1).
+"""A local emulator of the Listrak seed contract (/work/shared/api-contract.md, section 1).
 
-Data plus rules in one module: deterministic synthetic data (a pure function of seed and index, so a
-million events cost no memory), the contract's rules (auth, paging, windows, faults), and the
-expected connector output, computed here independently of the connector.
+Data plus rules in one module, each in its own small function:
+
+- the generator: every record is a pure function of (seed, stream, index), so a million events cost no
+  memory, and cursor instants never decrease with the index, so a time window is a binary search;
+- the contract's rules: auth, page and offset paging, time windows, parameter errors, faults;
+- the expected output: what the connector must emit for each stream, computed here from the API
+  records and the contract's mapping, independently of the connector.
 
     python -m integration_tests.emulator --port 8765 --events 10000
+
+Standard library only.
 """
 
 from __future__ import annotations
@@ -12,20 +18,23 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import contextlib
 import hashlib
 import json
-import random
+import re
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+# ---------------------------------------------------------------- the contract's names
 
 BASE_PATH = "/email/v1"
 STREAMS = (
@@ -38,13 +47,14 @@ STREAMS = (
     "sources",
     "webhook_events",
 )
-WINDOWED = {  # path -> (records key, window start param, window end param, API cursor field)
+WINDOWED = {  # path and stream -> (records key, window start param, window end param, API cursor field)
     "contacts": ("contacts", "updatedAfter", "updatedBefore", "updatedDate"),
     "campaigns": ("campaigns", "sendDateAfter", "sendDateBefore", "sendDate"),
     "events": ("events", "timestampAfter", "timestampBefore", "timestamp"),
 }
 HAL_PATHS = {"custom-fields": "custom_fields", "interests": "interests", "segments": "segments"}
-RENAMES = {
+HAL_STREAMS = ("custom_fields", "interests", "segments", "sources")
+RENAMES = {  # stream -> [(API field, output column)], in output order
     "contacts": [
         ("id", "contact_id"),
         ("email", "email_address"),
@@ -88,46 +98,16 @@ RENAMES = {
     ],
 }
 TIMESTAMP_FIELDS = {"createdDate", "updatedDate", "sendDate", "timestamp"}
+WEBHOOK_EVENTS = ["contact.created", "contact.updated", "contact.unsubscribed", "event.open", "event.click"]
+PER_PAGE_MAX, SOURCES_LIMIT_MAX, PAGE_MAX = 1000, 500, 10_000_000
 
-FIRST_NAMES = [
-    "Zoë",
-    "Łukasz",
-    "Renée",
-    "José",
-    "Ana",
-    "Søren",
-    "Mia",
-    "Chloé",
-    "Dmitri",
-    "Aiko",
-    "Liam",
-    "北京",
-]
-LAST_NAMES = [
-    "Müller",
-    "O'Brien",
-    "García",
-    "Nguyễn",
-    "Smith",
-    "Ærøskøbing",
-    "Kowalski",
-    "Dubois",
-    "李",
-    "Patel",
-]
-CITIES = ["Lancaster", "Zürich", "São Paulo", "Kraków", "Montréal", "München", "Tōkyō", "Reykjavík"]
-OFFSETS = [("Z", 0), ("+00:00", 0), ("+02:00", 120), ("-05:00", -300), ("+05:30", 330)]
-EVENT_TYPES = ["open"] * 5 + ["click"] * 3 + ["bounce", "unsubscribe", "spam_complaint"]
-USER_AGENTS = [
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
-    "Mozilla/5.0 (Windows NT 10.0)",
-    "Outlook-iOS/4.2 📧",
-]
-DAY_US = 86_400_000_000
+# ---------------------------------------------------------------- knobs
 
 
 @dataclass
 class Sizes:
+    """Records per stream."""
+
     contacts: int = 300
     campaigns: int = 40
     events: int = 2000
@@ -139,28 +119,31 @@ class Sizes:
 
 @dataclass
 class Faults:
-    rate_429: float = 0.0
+    rate_429: float = 0.0  # probability a request gets 429
     retry_after: str = "mixed"  # seconds | http-date | absent | mixed | far-future | past
-    retry_after_seconds: int = 1
-    rate_5xx: float = 0.0
-    rate_slow: float = 0.0
+    retry_after_seconds: int = 1  # the value used by the seconds and http-date forms
+    rate_5xx: float = 0.0  # 500/502/503/504 with a JSON error body
+    rate_slow: float = 0.0  # sleep slow_seconds before answering (the client should time out)
     slow_seconds: float = 3.0
-    rate_drop: float = 0.0
-    latency_ms: float = 0.0
-    max_consecutive: int = 2
+    rate_drop: float = 0.0  # close the connection without any response
+    latency_ms: float = 0.0  # added to every request
+    max_consecutive: int = 2  # one request URL never faults more than this many times in a row
+
+
+RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "past")
 
 
 @dataclass
 class RequestLogEntry:
-    time: float
-    wall_time: float
+    time: float  # time.monotonic() when the request arrived
+    wall_time: float  # time.time() when the request arrived
     method: str
-    path: str
+    path: str  # without the base path, e.g. "/events"
     query: dict[str, str]
-    status: int
-    fault: str | None = None
-    retry_after: str | None = None
-    auth_scheme: str | None = None
+    status: int  # 0 for a dropped connection
+    fault: str | None = None  # "429", "5xx", "slow", "drop"
+    retry_after: str | None = None  # the Retry-After header sent
+    auth_scheme: str | None = None  # "Bearer", "Basic" or None; never the credential
 
 
 class ApiError(Exception):
@@ -168,126 +151,255 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
 
+    def body(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "message": self.message}
 
-# ---------------------------------------------------------------- data: one record per (stream, index)
+
+# ---------------------------------------------------------------- deterministic draws
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
 
 
-def _rng(seed: int, stream: str, index: int) -> random.Random:
-    digest = hashlib.blake2b(f"{seed}/{stream}/{index}".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+def _mix64(value: int) -> int:
+    """splitmix64's finaliser: a cheap, well-spread 64-bit hash of an integer."""
+    value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & MASK64
+    value = (value ^ (value >> 27)) * 0x94D049BB133111EB & MASK64
+    return value ^ (value >> 31)
+
+
+def _salt(*parts: object) -> int:
+    """A 64-bit integer from text (stable across processes, unlike hash())."""
+    text = "/".join(str(part) for part in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+class _Draws:
+    """Random-looking choices for one record from one 64-bit seed: far cheaper than seeding random.Random."""
+
+    __slots__ = ("_bits", "_state")
+
+    def __init__(self, salt: int, index: int) -> None:
+        self._state = (salt + index * GOLDEN) & MASK64
+        self._bits = _mix64(self._state)
+
+    def below(self, n: int) -> int:
+        if self._bits < n << 16:
+            self._state = (self._state + GOLDEN) & MASK64
+            self._bits = _mix64(self._state)
+        self._bits, value = divmod(self._bits, n)
+        return value
+
+    def pick(self, options: tuple[Any, ...]) -> Any:
+        return options[self.below(len(options))]
+
+    def chance(self, percent: int) -> bool:
+        return self.below(100) < percent
+
+
+# ---------------------------------------------------------------- time: cursor instants and their text
+
+SECOND_US = 1_000_000
+DAY_US = 86_400 * SECOND_US
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+OFFSETS = (("Z", 0), ("+00:00", 0), ("+02:00", 120), ("-05:00", -300), ("+05:30", 330))
+_DAY_TEXT: dict[int, str] = {}
+_HOUR_MINUTE = tuple(f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+_MILLIS = tuple(f".{n:03d}" for n in range(1000))
+
+
+def _epoch_us(moment: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _clock_text(local_us: int, digits: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]` of microseconds since the epoch (table-driven: ~0.5 us)."""
+    day, within = divmod(local_us, DAY_US)
+    day_text = _DAY_TEXT.get(day)
+    if day_text is None:
+        day_text = _DAY_TEXT[day] = date.fromordinal(EPOCH_ORDINAL + day).isoformat()
+    seconds, micros = divmod(within, SECOND_US)
+    minutes, second = divmod(seconds, 60)
+    text = day_text + _HOUR_MINUTE[minutes] + _TWO_DIGITS[second]
+    if digits == 3:
+        return text + _MILLIS[micros // 1000]
+    if digits == 6:
+        return f"{text}.{micros:06d}"
+    return text
+
+
+def _iso_local(instant_us: int, digits: int, offset_index: int) -> str:
+    """The instant as local time at one of OFFSETS, with `digits` (0, 3, 6) fractional digits."""
+    suffix, minutes = OFFSETS[offset_index % len(OFFSETS)]
+    return _clock_text(instant_us + minutes * 60 * SECOND_US, digits) + suffix
+
+
+def _iso_utc(instant_us: int, digits: int) -> str:
+    return _clock_text(instant_us, digits) + "Z"
+
+
+@dataclass
+class _Grid:
+    """`size` strictly increasing instants spread over (after_us, until_us].
+
+    Each instant is a whole `unit` (a second when the span allows) plus a fraction below one unit,
+    so instants stay strictly increasing whatever fractional digits each one is written with.
+    """
+
+    size: int
+    first_us: int = 0
+    steps: int = 0
+    unit: int = SECOND_US
+    min_digits: int = 0
+
+    @classmethod
+    def spread(cls, after_us: int, until_us: int, size: int) -> _Grid:
+        for unit, min_digits in ((SECOND_US, 0), (1000, 3), (1, 6)):
+            first = after_us // unit * unit + unit
+            steps = (until_us - first) // unit
+            if steps >= size:
+                return cls(size, first, steps, unit, min_digits)
+        raise ValueError(f"{size} records do not fit between two instants {until_us - after_us} us apart")
+
+    def instant_us(self, position: int, digits: int, jitter: int) -> int:
+        base = self.first_us + (self.steps * position // self.size) * self.unit
+        quantum = 10 ** (6 - digits)
+        return base + (jitter % (self.unit // quantum)) * quantum
 
 
 @dataclass
 class _Timeline:
-    """Cursor instants (epoch microseconds, UTC) that never decrease with the index."""
+    """Cursor instants of one windowed stream: non-decreasing with the index, with some ties.
+
+    About 5% of the records (the first ones) are older than 100 days; the rest lie in
+    (now - history_days, now - 60 s]. Every record whose index is 2 mod 3 ties with the one before
+    (same slot, same instant): ids then order them, as the contract asks.
+    """
 
     count: int
-    old_start_us: int
-    old_end_us: int
-    start_us: int
-    end_us: int
+    old: _Grid
+    recent: _Grid
+    salt: int
 
-    @property
-    def old_count(self) -> int:
-        return self.count // 20  # about 5% before a 90-day window
+    @classmethod
+    def build(cls, count: int, now_us: int, history_days: int, salt: int) -> _Timeline:
+        recent_after = now_us - history_days * DAY_US
+        old_count = count // 20
+        old_until = min(now_us - 100 * DAY_US, recent_after) - 1
+        return cls(
+            count=count,
+            old=_Grid.spread(old_until - 30 * DAY_US, old_until, old_count),
+            recent=_Grid.spread(recent_after, now_us - 60 * SECOND_US, count - old_count),
+            salt=salt,
+        )
 
-    def slot(self, index: int) -> int:
-        return index - 1 if index % 3 == 2 else index  # every third record ties with the one before
+    @staticmethod
+    def slot(index: int) -> int:
+        return index - 1 if index % 3 == 2 else index
+
+    def moment(self, index: int) -> tuple[int, int]:
+        """(instant in epoch microseconds, fractional digits it is written with)."""
+        slot = self.slot(index)
+        grid, position = (self.old, slot) if slot < self.old.size else (self.recent, slot - self.old.size)
+        digits = max((0, 3, 6)[(slot + slot // 3) % 3], grid.min_digits)
+        jitter = (slot * 2_654_435_761 + self.salt) & 0xFFFFFFFF
+        return grid.instant_us(position, digits, jitter), digits
 
     def instant_us(self, index: int) -> int:
-        slot = self.slot(index)
-        if slot < self.old_count:
-            span, first, position, size = (
-                self.old_end_us - self.old_start_us,
-                self.old_start_us,
-                slot,
-                self.old_count,
-            )
-        else:
-            span, first = self.end_us - self.start_us, self.start_us
-            position, size = slot - self.old_count, max(self.count - self.old_count, 1)
-        raw = first + span * position // size
-        precision = (1_000_000, 1000, 1)[slot % 3]  # none, milliseconds or microseconds
-        return raw - raw % precision
-
-    def fraction_digits(self, index: int) -> int:
-        return (0, 3, 6)[self.slot(index) % 3]
+        return self.moment(index)[0]
 
 
-def _iso_local(instant_us: int, digits: int, offset_index: int) -> str:
-    suffix, minutes = OFFSETS[offset_index % len(OFFSETS)]
-    local = datetime(1970, 1, 1) + timedelta(microseconds=instant_us + minutes * 60_000_000)
-    return f"{local:%Y-%m-%dT%H:%M:%S}{_fraction(local.microsecond, digits)}{suffix}"
+# ---------------------------------------------------------------- the generator
 
+FIRST_NAMES = ("Zoë", "Łukasz", "Renée", "José", "Ana", "Søren", "Mia", "Chloé", "Dmitri", "Aiko", "Liam", "Siobhán")
+LAST_NAMES = ("Müller", "O'Brien", "García", "Nguyễn", "Smith", "Kowalski", "Dubois", "李", "Patel", "Østergård")
+EMAIL_DOMAINS = ("example.com", "exämple.de", "example.org", "пример.рф")
+CITIES = ("Lancaster", "Zürich", "São Paulo", "Kraków", "Montréal", "Ærøskøbing", "北京", "Reykjavík")
+STATES = ("PA", "NY", "CA", "ON", "BY", "QC")
+LANGUAGES = ("en", "fr", "de", "ja", "pl", "da")
+CONTACT_STATUSES = ("active", "active", "active", "unsubscribed", "bounced", "pending")
+CAMPAIGN_THEMES = ("Soldes d’été", "Spring ☀ sale", "Zoë's picks 🎉", "北京 launch", "Weekly digest", "Renée’s recipes")
+CAMPAIGN_TYPES = ("standard", "transactional", "ab_test", "automated")
+CAMPAIGN_STATUSES = ("sent", "sent", "sent", "completed")
+EVENT_TYPES = ("open",) * 5 + ("click",) * 3 + ("bounce", "unsubscribe", "spam_complaint")
+USER_AGENTS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Gecko/20100101 Firefox/124.0",
+    "Outlook-iOS/4.2 📧",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8)",
+)
+DEVICE_OS = ("iOS", "Android", "Windows", "macOS")
+TAGS = ("promo", "été", "vip", "🔥")
+ABSENT = object()  # a field the API leaves out
+EVENT_USER_AGENTS = USER_AGENTS * 3 + (ABSENT,) * 2  # sometimes absent
 
-def _fraction(microsecond: int, digits: int) -> str:
-    return f".{microsecond:06d}"[: digits + 1] if digits else ""
-
-
-def _iso_utc(instant_us: int, digits: int) -> str:
-    moment = datetime(1970, 1, 1) + timedelta(microseconds=instant_us)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}{_fraction(moment.microsecond, digits)}Z"
-
-
-def _epoch_us(moment: datetime) -> int:
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+for _text in FIRST_NAMES + LAST_NAMES + CITIES + CAMPAIGN_THEMES + USER_AGENTS:  # no pool member needs escaping
+    assert json.dumps(_text, ensure_ascii=False) == f'"{_text}"', _text
 
 
 def _contact_id(index: int) -> int:
     return 10_000 + index
 
 
-def _campaign_id(index: int, slot: int) -> str:
-    return f"2{index:04d}" if slot % 4 == 3 else f"cmp-{index:04d}"  # some ids are numeric strings
+def _campaign_id(index: int) -> str:
+    """Strings, some purely numeric; a tied pair (same slot) always shares one form, ordered by index."""
+    return f"2{index:04d}" if _Timeline.slot(index) % 4 == 3 else f"cmp-{index:04d}"
 
 
-def _event_id(index: int, slot: int) -> int | str:
-    return 1_000_000 + index if slot % 2 == 0 else f"evt-{index:08d}"
+def _event_id(index: int) -> int | str:
+    """Integers and strings in one stream; a tied pair (same slot) always shares one type."""
+    return 1_000_000 + index if _Timeline.slot(index) % 2 == 0 else f"evt-{index:08d}"
 
 
-def _metadata(rng: random.Random) -> Any:
-    kind = rng.randrange(12)
-    if kind == 0:
+def _metadata(draws: _Draws) -> Any:
+    """Event metadata: absent, null, rarely not an object, else nested objects, arrays, scalars."""
+    kind, bits = draws.below(64), draws.below(1 << 30)  # `bits` feeds the values below
+    if kind < 6:
+        return ABSENT
+    if kind < 10:
         return None
-    if kind == 1:
-        return "absent"
-    if kind == 2:
-        return [1, 2, 3] if rng.random() < 0.5 else "legacy-string"
+    if kind < 12:  # not an object at all
+        return ("legacy-string", [1, 2, 3], [{"k": "v"}, "x"], 42)[bits % 4]
+    if kind < 24:
+        return {"source": ("web", "app", "api")[bits % 3], "score": bits % 1000 / 8, "first_open": bits % 2 == 0}
     meta: dict[str, Any] = {
-        "device": {
-            "os": rng.choice(["iOS", "Android", "Windows"]),
-            "version": {"major": rng.randrange(10, 18), "beta": rng.random() < 0.1},
-        }
+        "device": {"os": DEVICE_OS[bits % 4], "version": {"major": 10 + (bits >> 2) % 8, "beta": kind == 24}}
     }
-    if kind > 5:
-        meta["tags"] = ["promo", "été"][: rng.randrange(3)]
-    if kind > 8:
-        meta["links"] = [{"href": "https://example.com/a", "n": 1}]
-        meta["geo"] = {"city": rng.choice(CITIES), "lat": round(rng.uniform(-80, 80), 4), "note": None}
-    if kind == 11:
+    if kind >= 40:
+        meta["tags"] = list(TAGS[: (bits >> 5) % 5])  # sometimes []
+    if kind >= 56:
+        meta["links"] = [{"href": f"https://example.com/l/{(bits >> 8) % 99}", "rank": 1}, {"href": None}]
+        meta["geo"] = {"city": CITIES[(bits >> 15) % 8], "lat": ((bits >> 18) % 160_000 - 80_000) / 1000, "note": None}
+    if kind == 63:
         meta["empty"] = {}
+        meta["campagne"] = {"variante": "B", "café": True}
     return meta
 
 
+def _hal_links(path: str, item_id: Any) -> dict[str, Any]:
+    return {"self": {"href": f"{BASE_PATH}/{path}/{item_id}"}}
+
+
 class Dataset:
-    """The emulated account: deterministic records, plus any added with `add`."""
+    """The emulated account: deterministic records by index, plus any added later with `add`."""
 
     def __init__(self, seed: int, sizes: Sizes, now: datetime, history_days: int) -> None:
         self.seed, self.sizes, self.now = seed, sizes, now
         now_us = _epoch_us(now)
+        self.salts = {stream: _salt(seed, stream) for stream in STREAMS}
         self.timelines = {
-            stream: _Timeline(
-                count=getattr(sizes, stream),
-                old_start_us=now_us - 130 * DAY_US,
-                old_end_us=now_us - 100 * DAY_US,
-                start_us=now_us - history_days * DAY_US + 60_000_000,
-                end_us=now_us - 60_000_000,
-            )
+            stream: _Timeline.build(getattr(sizes, stream), now_us, history_days, self.salts[stream])
             for stream in WINDOWED
         }
         self.added: dict[str, list[tuple[int, dict[str, Any]]]] = {stream: [] for stream in WINDOWED}
         self.lock = threading.Lock()
+        self._emails: dict[int, str] = {}
 
+    # windowed streams: records by index
     def count(self, stream: str) -> int:
         return self.timelines[stream].count + len(self.added[stream])
 
@@ -301,134 +413,118 @@ class Dataset:
         timeline = self.timelines[stream]
         if index >= timeline.count:
             return self.added[stream][index - timeline.count][1]
-        rng = _rng(self.seed, stream, index)
-        cursor = _iso_local(timeline.instant_us(index), timeline.fraction_digits(index), index)
-        created = _iso_local(timeline.instant_us(index) - rng.randrange(1, 400) * DAY_US // 7, 0, index + 1)
-        return getattr(self, f"_{stream}")(index, timeline.slot(index), rng, cursor, created)
+        instant, digits = timeline.moment(index)
+        return self._build(stream, index, instant, digits)
 
-    def _contacts(
-        self, index: int, slot: int, rng: random.Random, cursor: str, created: str
-    ) -> dict[str, Any]:
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    def _build(self, stream: str, index: int, instant: int, digits: int) -> dict[str, Any]:
+        if stream == "contacts":
+            return self._contact(index, instant, digits)
+        draws = _Draws(self.salts[stream], index)
+        if stream == "campaigns":
+            return self._campaign(index, draws, instant, digits)
+        return self._event(index, draws, instant, digits)
+
+    def _contact_identity(self, index: int) -> tuple[_Draws, str, str]:
+        """The contact's draws after its first name and email, which events reuse."""
+        draws = _Draws(self.salts["contacts"], index)
+        first = draws.pick(FIRST_NAMES)
+        return draws, first, f"{first.lower()}.{index}@{draws.pick(EMAIL_DOMAINS)}"
+
+    def _contact(self, index: int, instant: int, digits: int) -> dict[str, Any]:
+        draws, first, email = self._contact_identity(index)
         record: dict[str, Any] = {
             "id": _contact_id(index),
-            "email": f"{first.lower()}.{index}@exämple.com",
+            "email": email,
             "firstName": first,
-            "lastName": last,
-            "status": rng.choice(["active", "active", "unsubscribed", "bounced"]),
-            "createdDate": created,
-            "updatedDate": cursor,
+            "lastName": draws.pick(LAST_NAMES),
+            "status": draws.pick(CONTACT_STATUSES),
+            "createdDate": _iso_local(instant - draws.below(400) * DAY_US // 7, 0, index + 2),
+            "updatedDate": _iso_local(instant, digits, index),
         }
-        optional = {
-            "phone": f"+1-717-555-{index % 10000:04d}",
-            "city": rng.choice(CITIES),
-            "state": "PA",
-            "zipCode": f"{17600 + index % 100:05d}",
-            "language": rng.choice(["en", "fr", "de", "ja"]),
-            "customFields": {"favourite_colour": rng.choice(["blue", "vert"]), "vip": rng.random() < 0.2},
-        }
-        for key, value in optional.items():
-            if rng.random() < 0.8:
-                record[key] = value
+        if draws.chance(80):
+            record["phone"] = f"+1-717-555-{draws.below(10_000):04d}"
+        if draws.chance(85):
+            record["city"] = draws.pick(CITIES)
+        if draws.chance(80):
+            record["state"] = draws.pick(STATES)
+        if draws.chance(75):
+            record["zipCode"] = f"{17_000 + draws.below(3000):05d}"
+        if draws.chance(70):
+            record["language"] = draws.pick(LANGUAGES)
+        if draws.chance(60):
+            record["customFields"] = {
+                "favourite_colour": draws.pick(("blue", "vert", "青")),
+                "vip": draws.chance(20),
+                "loyalty": {"tier": draws.pick(("bronze", "silver", "gold")), "points": draws.below(5000)},
+            }
         return record
 
-    def _campaigns(
-        self, index: int, slot: int, rng: random.Random, cursor: str, created: str
-    ) -> dict[str, Any]:
-        recipients = rng.randrange(100, 50_000)
+    def _campaign(self, index: int, draws: _Draws, instant: int, digits: int) -> dict[str, Any]:
+        recipients = 100 + draws.below(50_000)
+        opens = draws.below(recipients + 1)
         record: dict[str, Any] = {
-            "id": _campaign_id(index, slot),
-            "name": f"Campaign {index}: {rng.choice(['Soldes d’été', 'Spring ☀'])}",
-            "sendDate": cursor,
-            "type": rng.choice(["standard", "transactional", "ab_test"]),
-            "status": "sent",
+            "id": _campaign_id(index),
+            "name": f"Campaign {index}: {draws.pick(CAMPAIGN_THEMES)}",
+            "sendDate": _iso_local(instant, digits, index),
+            "type": draws.pick(CAMPAIGN_TYPES),
+            "status": draws.pick(CAMPAIGN_STATUSES),
             "recipientsCount": recipients,
-            "opensCount": recipients // 3,
-            "clicksCount": recipients // 12,
-            "bouncesCount": recipients // 100,
-            "createdDate": created,
-            "updatedDate": cursor,
+            "opensCount": opens,
+            "clicksCount": draws.below(opens + 1),
+            "bouncesCount": draws.below(recipients // 20 + 1),
+            "createdDate": _iso_local(instant - (1 + draws.below(30)) * DAY_US, 0, index + 1),
+            "updatedDate": _iso_local(instant, digits, index + 3),
         }
-        if rng.random() < 0.85:
-            record["subject"] = f"Hello {rng.choice(FIRST_NAMES)}, news for you"
+        if draws.chance(85):
+            record["subject"] = f"{draws.pick(FIRST_NAMES)}, {draws.pick(CAMPAIGN_THEMES).lower()} inside"
         return record
 
-    def _events(self, index: int, slot: int, rng: random.Random, cursor: str, created: str) -> dict[str, Any]:
-        contact = rng.randrange(max(self.sizes.contacts, 1))
-        campaign = rng.randrange(max(self.sizes.campaigns, 1))
-        campaign_slot = self.timelines["campaigns"].slot(campaign)
-        event_type = rng.choice(EVENT_TYPES)
+    def _event(self, index: int, draws: _Draws, instant: int, digits: int) -> dict[str, Any]:
+        contact = draws.below(max(self.sizes.contacts, 1))
+        campaign = draws.below(max(self.sizes.campaigns, 1))
+        event_type = draws.pick(EVENT_TYPES)
         record: dict[str, Any] = {
-            "id": _event_id(index, slot),
+            "id": _event_id(index),
             "contactId": _contact_id(contact),
-            "campaignId": _campaign_id(campaign, campaign_slot),
+            "campaignId": _campaign_id(campaign),
             "eventType": event_type,
-            "timestamp": cursor,
-            "email": f"contact.{contact}@exämple.com",
+            "timestamp": _iso_local(instant, digits, index),
+            "email": self._contact_email(contact),
         }
-        if rng.random() < 0.8:
-            record["userAgent"] = rng.choice(USER_AGENTS)
-        if rng.random() < 0.8:
-            record["ipAddress"] = f"203.0.113.{index % 250}"
-        if event_type == "click":
-            record["url"] = f"https://shop.example.com/p/{index % 97}?utm=ëmail"
-        metadata = _metadata(rng)
-        if metadata != "absent":
+        user_agent = draws.pick(EVENT_USER_AGENTS)
+        if user_agent is not ABSENT:
+            record["userAgent"] = user_agent
+        host = draws.below(300)
+        if host < 250:
+            record["ipAddress"] = f"2001:db8::{host:x}" if host % 5 == 0 else f"203.0.113.{host}"
+        product = draws.below(100)
+        if event_type == "click" and product < 95:
+            record["url"] = f"https://shop.example.com/p/{product}?utm_source=émail&q=a%20b"
+        metadata = _metadata(draws)
+        if metadata is not ABSENT:
             record["metadata"] = metadata
         return record
 
-    def hal_items(self, stream: str) -> list[dict[str, Any]]:
-        items = []
-        for index in range(getattr(self.sizes, stream)):
-            rng = _rng(self.seed, stream, index)
-            if stream == "custom_fields":
-                item: dict[str, Any] = {
-                    "id": f"cf-{index:03d}",
-                    "name": f"field_{index}",
-                    "type": rng.choice(["text", "number", "date"]),
-                }
-                if rng.random() < 0.7:
-                    item["placeholder"] = f"Votre valeur n°{index}"
-            elif stream == "interests":
-                item = {
-                    "id": f"int-{index:03d}",
-                    "name": f"interest_{index}",
-                    "label": f"Intérêt {index}",
-                    "visibility": rng.choice(["public", "private"]),
-                }
-                if rng.random() < 0.6:
-                    item["description"] = "Newsletters about 🌱 gardening"
-            elif stream == "segments":
-                item = {
-                    "id": f"seg-{index:03d}",
-                    "name": f"Segment {index}",
-                    "number_of_contacts": rng.randrange(0, 5000),
-                }
-            else:
-                item = {"id": index + 1, "name": f"Source {index + 1} – {rng.choice(CITIES)}"}
-            item["_links"] = {"self": {"href": f"{BASE_PATH}/{stream.replace('_', '-')}/{item['id']}"}}
-            items.append(item)
-        return items
-
-    def webhook_events(self) -> dict[str, Any]:
-        return {
-            "events": ["contact.created", "contact.updated", "contact.unsubscribed", "event.open"],
-            "_links": {"self": {"href": f"{BASE_PATH}/webhook-events"}},
-        }
+    def _contact_email(self, index: int) -> str:
+        """The email of contact `index`, as its record has it (cached: events repeat contacts)."""
+        email = self._emails.get(index)
+        if email is None:
+            if len(self._emails) >= 100_000:
+                self._emails.clear()
+            email = self._emails[index] = self._contact_identity(index)[2]
+        return email
 
     def add(self, stream: str, count: int) -> list[dict[str, Any]]:
+        """Appends `count` records stamped with the real clock (never before the last one)."""
+        if stream not in WINDOWED:
+            raise ValueError(f"records can be added to {', '.join(WINDOWED)}, not {stream!r}")
         with self.lock:
             added = []
             for _ in range(count):
                 index = self.count(stream)
-                instant = max(_epoch_us(datetime.now(UTC)), self.instant_us(stream, index - 1) + 1)
-                rng = _rng(self.seed, stream, index)
-                cursor = _iso_local(instant, 6, index)
-                created = _iso_local(instant - DAY_US, 0, index)
-                slot = index if index % 2 == 0 else index + 1
-                record = getattr(self, f"_{stream}")(index, slot, rng, cursor, created)
-                if stream == "campaigns":
-                    record["updatedDate"] = cursor
+                previous = self.instant_us(stream, index - 1) if index else 0
+                instant = max(_epoch_us(datetime.now(UTC)), previous + 1)
+                record = self._build(stream, index, instant, 6)
                 self.added[stream].append((instant, record))
                 added.append(record)
             return added
@@ -437,23 +533,60 @@ class Dataset:
         """Indexes with start <= cursor < end (the contract's inclusive start, exclusive end)."""
         count = self.count(stream)
         indexes = range(count)
-        low = (
-            0
-            if start_us is None
-            else bisect.bisect_left(indexes, start_us, key=lambda i: self.instant_us(stream, i))
-        )
-        high = (
-            count
-            if end_us is None
-            else bisect.bisect_left(indexes, end_us, key=lambda i: self.instant_us(stream, i))
-        )
+
+        def instant(index: int) -> int:
+            return self.instant_us(stream, index)
+
+        low = 0 if start_us is None else bisect.bisect_left(indexes, start_us, key=instant)
+        high = count if end_us is None else bisect.bisect_left(indexes, end_us, key=instant)
         return range(low, max(low, high))
+
+    # the seed-003 collections
+    def hal_count(self, stream: str) -> int:
+        return getattr(self.sizes, stream)
+
+    def hal_item(self, stream: str, index: int) -> dict[str, Any]:
+        draws = _Draws(self.salts[stream], index)
+        item: dict[str, Any]
+        if stream == "custom_fields":
+            item = {"id": f"cf-{index:03d}", "name": f"field_{index}", "type": draws.pick(("text", "number", "date"))}
+            if draws.chance(70):
+                item["placeholder"] = f"Votre valeur n°{index}"
+            path = "custom-fields"
+        elif stream == "interests":
+            item = {
+                "id": str(4000 + index),  # numeric, but a string
+                "name": f"interest_{index}",
+                "label": f"Intérêt {index}",
+                "visibility": draws.pick(("public", "private")),
+            }
+            if draws.chance(60):
+                item["description"] = "Newsletters about 🌱 gardening"
+            path = "interests"
+        elif stream == "segments":
+            item = {"id": f"seg-{index:03d}", "name": f"Segment {index} – {draws.pick(CITIES)}"}
+            item["number_of_contacts"] = draws.below(5000)
+            path = "segments"
+        else:
+            item = {"id": index + 1, "name": f"Source {index + 1} – {draws.pick(CITIES)}"}
+            path = "sources"
+        item["_links"] = _hal_links(path, item["id"])
+        return item
+
+    def hal_items(self, stream: str, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        count = self.hal_count(stream)
+        stop = count if stop is None else min(stop, count)
+        return [self.hal_item(stream, index) for index in range(start, stop)]
+
+    def webhook_events(self) -> dict[str, Any]:
+        return {"events": list(WEBHOOK_EVENTS), "_links": {"self": {"href": f"{BASE_PATH}/webhook-events"}}}
 
 
 # ---------------------------------------------------------------- expected connector output
 
 
 def flatten(metadata: Any) -> str:
+    """The contract's metadata column: flattened with `.`, keys sorted, compact JSON; null or absent -> {}."""
     if metadata is None:
         return "{}"
     if not isinstance(metadata, dict):
@@ -471,62 +604,189 @@ def flatten(metadata: Any) -> str:
     return json.dumps(flat, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
 def to_utc(value: str) -> str:
-    body, offset = (value[:-1], "+00:00") if value.endswith("Z") else (value[:-6], value[-6:])
-    seconds, _, fraction = body.partition(".")
-    moment = datetime.fromisoformat(seconds + offset).astimezone(UTC)
+    """The same instant in UTC, `YYYY-MM-DDTHH:MM:SS` + the input's fractional digits as given + `Z`."""
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not an ISO-8601 date-time with an offset: {value!r}")
+    seconds, fraction, offset = match.groups()
+    moment = datetime.fromisoformat(seconds + ("+00:00" if offset == "Z" else offset)).astimezone(UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}Z"
 
 
 def expected_output(stream: str, record: dict[str, Any]) -> dict[str, Any]:
+    """One output record (without sync_timestamp) for one API record."""
     if stream not in RENAMES:
         return {key: value for key, value in record.items() if key != "_links"}
-    mapped = {api: column for api, column in RENAMES[stream]}
-    output = {key: value for key, value in record.items() if key not in mapped and key != "_links"}
+    mapped = dict(RENAMES[stream])
+    output = {}
     for api, column in RENAMES[stream]:
         value = record.get(api)
-        if api in TIMESTAMP_FIELDS and value is not None:
-            value = to_utc(value)
-        output[column] = value
+        output[column] = to_utc(value) if api in TIMESTAMP_FIELDS and value is not None else value
     if stream == "events":
         output["metadata"] = flatten(record.get("metadata"))
+    output.update({key: value for key, value in record.items() if key not in mapped and key != "_links"})
     return output
 
 
-# ---------------------------------------------------------------- HTTP rules
+# ---------------------------------------------------------------- rules: parameters
 
 
 def _bad_parameter(message: str) -> ApiError:
     return ApiError(400, "ERROR_INVALID_PARAMETER", message)
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_parameter(f"{name} must be an integer between {low} and {high}") from None
+    if not _INTEGER.fullmatch(raw):
+        raise _bad_parameter(f"{name} must be an integer between {low} and {high}")
+    value = int(raw)
     if not low <= value <= high:
         raise _bad_parameter(f"{name} must be between {low} and {high}")
     return value
 
 
 def _time_param(query: dict[str, str], name: str) -> int | None:
+    """A window bound in epoch microseconds (None: unbounded); ISO-8601 with an offset."""
     raw = query.get(name)
     if raw is None:
         return None
+    text = raw.replace(" ", "+")  # an unencoded '+' in a query string arrives as a space
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
-        raise _bad_parameter(f"{name} must be an ISO-8601 date-time with an offset") from None
-    if moment.tzinfo is None:
-        raise _bad_parameter(f"{name} must carry a UTC offset")
+        raise _bad_parameter(f"{name} must be an ISO-8601 date-time with an offset, not {raw!r}") from None
+    if "T" not in text or moment.tzinfo is None:
+        raise _bad_parameter(f"{name} must be an ISO-8601 date-time with an offset, not {raw!r}")
     return _epoch_us(moment)
 
 
+# ---------------------------------------------------------------- rules: responses
+
+
+def _hal(items: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    """A HAL collection; `_embedded` is left out when there are no items."""
+    return {"_embedded": {"item": items}, "total": total} if items else {"total": total}
+
+
+def _windowed_page(data: Dataset, stream: str, query: dict[str, str]) -> dict[str, Any]:
+    key, start_param, end_param, _ = WINDOWED[stream]
+    page = _int_param(query, "page", 1, 1, PAGE_MAX)
+    per_page = _int_param(query, "perPage", 100, 1, PER_PAGE_MAX)
+    window = data.window(stream, _time_param(query, start_param), _time_param(query, end_param))
+    chosen = window[(page - 1) * per_page : page * per_page]
+    records = [data.record(stream, index) for index in chosen]
+    return {key: records, "page": page, "perPage": per_page, "total": len(window)}
+
+
+def _offset_page(data: Dataset, stream: str, query: dict[str, str]) -> dict[str, Any]:
+    offset = _int_param(query, "offset", 0, 0, PAGE_MAX * PER_PAGE_MAX)
+    limit = _int_param(query, "limit", SOURCES_LIMIT_MAX, 1, SOURCES_LIMIT_MAX)
+    items = data.hal_items(stream, offset, offset + limit)
+    return {**_hal(items, data.hal_count(stream)), "offset": offset, "limit": limit}
+
+
+def _authenticate(header: str | None, api_key: str, account_id: str) -> None:
+    """Bearer <api_key> or Basic base64(<account_id>:<api_key>); anything else is 401."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme == "Bearer" and token == api_key:
+        return
+    if scheme == "Basic" and token == base64.b64encode(f"{account_id}:{api_key}".encode()).decode():
+        return
+    raise ApiError(401, "ERROR_UNAUTHORIZED", "The credentials are missing or invalid.")
+
+
+def _auth_scheme(header: str | None) -> str | None:
+    scheme = (header or "").partition(" ")[0]
+    return scheme if scheme in ("Bearer", "Basic") else None
+
+
+# ---------------------------------------------------------------- rules: faults
+
+SERVER_ERRORS = (
+    (500, "ERROR_INTERNAL"),
+    (502, "ERROR_BAD_GATEWAY"),
+    (503, "ERROR_SERVICE_UNAVAILABLE"),
+    (504, "ERROR_GATEWAY_TIMEOUT"),
+)
+
+
+def _fault_draw(seed: int, key: str, n: int) -> int:
+    """A 64-bit number fixed by (seed, request, how many times that request was seen before)."""
+    return _salt("fault", seed, key, n)
+
+
+def _choose_fault(faults: Faults, draw: int) -> str | None:
+    point = (draw >> 11) / (1 << 53)  # uniform in [0, 1)
+    for name, rate in (
+        ("429", faults.rate_429),
+        ("5xx", faults.rate_5xx),
+        ("drop", faults.rate_drop),
+        ("slow", faults.rate_slow),
+    ):
+        if point < rate:
+            return name
+        point -= rate
+    return None
+
+
+def _retry_after(faults: Faults, n: int, now: datetime) -> str | None:
+    """The Retry-After header of the n-th 429 answer to one request (None: no header)."""
+    mode = faults.retry_after
+    if mode == "mixed":
+        mode = ("seconds", "http-date", "absent")[n % 3]
+    if mode == "seconds":
+        return str(faults.retry_after_seconds)
+    if mode == "http-date":  # at least retry_after_seconds away, though HTTP-dates have whole seconds
+        at = now + timedelta(seconds=faults.retry_after_seconds)
+        return format_datetime(at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0), usegmt=True)
+    if mode == "far-future":
+        return format_datetime(now + timedelta(days=1), usegmt=True)
+    if mode == "past":
+        return format_datetime(now - timedelta(hours=1), usegmt=True)
+    if mode == "absent":
+        return None
+    raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}, not {mode!r}")
+
+
+def _fault_error(emulator: Emulator, fault: str, path: str, n: int, headers: dict[str, str]) -> ApiError:
+    """The error a 429 or 5xx fault answers with; a 429 may add Retry-After to `headers`."""
+    if fault == "429":
+        retry_after = _retry_after(emulator.faults, n, datetime.now(UTC))
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
+        return ApiError(429, "ERROR_TOO_MANY_REQUESTS", "Too many requests; slow down.")
+    status, error = SERVER_ERRORS[_fault_draw(emulator.seed, "5xx:" + path, n) % len(SERVER_ERRORS)]
+    return ApiError(status, error, "A temporary failure; try again.")
+
+
+def _relative_path(url_path: str) -> str | None:
+    """`/email/v1/events/` -> `/events`; None for a path outside the base path."""
+    if url_path != BASE_PATH and not url_path.startswith(BASE_PATH + "/"):
+        return None
+    return "/" + url_path[len(BASE_PATH) :].strip("/")
+
+
+def _request_key(path: str, query: dict[str, str]) -> str:
+    return path + "?" + "&".join(f"{name}={value}" for name, value in sorted(query.items()))
+
+
+# ---------------------------------------------------------------- the emulator
+
+
 class Emulator:
+    """The Listrak seed contract on loopback: `with Emulator() as api: requests.get(api.base_url + ...)`."""
+
+    STREAMS = STREAMS
+
     def __init__(
         self,
         seed: int = 0,
@@ -540,31 +800,40 @@ class Emulator:
     ) -> None:
         self.seed, self.api_key, self.account_id = seed, api_key, account_id
         self.faults = faults or Faults()
-        self.forbidden_paths = set(forbidden_paths)
+        if self.faults.retry_after not in RETRY_AFTER_MODES:
+            raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}")
+        self.forbidden_paths = {"/" + path.strip("/") for path in forbidden_paths}
         self.data = Dataset(seed, sizes or Sizes(), now or datetime.now(UTC), history_days)
         self.request_log: list[RequestLogEntry] = []
-        self._seen: dict[str, int] = {}
-        self._streak: dict[str, int] = {}
+        self.base_url = ""
+        self._seen: dict[str, int] = {}  # request key -> times seen
+        self._streak: dict[str, int] = {}  # request key -> faults in a row
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self.base_url = ""
-
-    STREAMS = STREAMS
+        self._connections: set[socket.socket] = set()
 
     # lifecycle
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
         handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="listrak-emulator").start()
-        self.base_url = f"http://{host}:{self._server.server_address[1]}{BASE_PATH}"
+        server = _Server((host, port), handler)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True, name="listrak-emulator").start()
+        self._server = server
+        self.base_url = f"http://{host}:{server.server_address[1]}{BASE_PATH}"
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:  # keep-alive connections would otherwise still be served
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> Emulator:
         self.start()
@@ -573,7 +842,7 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # data access for tests
+    # what tests read
     def clear_log(self) -> None:
         with self._lock:
             self.request_log.clear()
@@ -582,118 +851,97 @@ class Emulator:
         return self.data.add(stream, count)
 
     def api_records(self, stream: str) -> Iterator[dict[str, Any]]:
+        """Every record as served, in the contract's order (lazily: a million events cost no memory)."""
         if stream in WINDOWED:
-            return (self.data.record(stream, i) for i in range(self.data.count(stream)))
+            return (self.data.record(stream, index) for index in range(self.data.count(stream)))
+        if stream in HAL_STREAMS:
+            return (self.data.hal_item(stream, index) for index in range(self.data.hal_count(stream)))
         if stream == "webhook_events":
             return iter([self.data.webhook_events()])
-        return iter(self.data.hal_items(stream))
+        raise ValueError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
+
+    def _window(self, stream: str, start: datetime | None, end: datetime | None) -> range:
+        return self.data.window(
+            stream, None if start is None else _epoch_us(start), None if end is None else _epoch_us(end)
+        )
 
     def expected_records(
         self, stream: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[dict[str, Any]]:
+        """What the connector must output (without sync_timestamp); windowed streams: start <= cursor < end."""
         if stream in WINDOWED:
-            indexes = self.data.window(
-                stream, _epoch_us(start) if start else None, _epoch_us(end) if end else None
-            )
-            return [expected_output(stream, self.data.record(stream, i)) for i in indexes]
+            return [expected_output(stream, self.data.record(stream, i)) for i in self._window(stream, start, end)]
         return [expected_output(stream, record) for record in self.api_records(stream)]
 
     def expected_count(self, stream: str, start: datetime | None = None, end: datetime | None = None) -> int:
         if stream in WINDOWED:
-            return len(
-                self.data.window(stream, _epoch_us(start) if start else None, _epoch_us(end) if end else None)
-            )
+            return len(self._window(stream, start, end))
+        if stream in HAL_STREAMS:
+            return self.data.hal_count(stream)
         return len(self.expected_records(stream))
 
     # rules
-    def authenticate(self, header: str | None) -> str:
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme == "Bearer" and token == self.api_key:
-                return scheme
-            expected = base64.b64encode(f"{self.account_id}:{self.api_key}".encode()).decode()
-            if scheme == "Basic" and token == expected:
-                return scheme
-        raise ApiError(401, "ERROR_UNAUTHORIZED", "The credentials are missing or invalid.")
+    def authorize(self, path: str, header: str | None) -> None:
+        _authenticate(header, self.api_key, self.account_id)
+        if path in self.forbidden_paths:
+            raise ApiError(403, "ERROR_FORBIDDEN", f"The credentials have no access to {path}.")
 
-    def decide_fault(self, key: str) -> str | None:
+    def decide_fault(self, key: str) -> tuple[str | None, int]:
+        """(fault or None, how many times this request was seen before); at most max_consecutive in a row."""
         with self._lock:
-            seen = self._seen.get(key, 0)
-            self._seen[key] = seen + 1
-            if self._streak.get(key, 0) >= self.faults.max_consecutive:
-                self._streak[key] = 0
-                return None
-        draw = _rng(self.seed, "fault:" + key, seen).random()
-        fault = None
-        for name, rate in (
-            ("429", self.faults.rate_429),
-            ("5xx", self.faults.rate_5xx),
-            ("drop", self.faults.rate_drop),
-            ("slow", self.faults.rate_slow),
-        ):
-            if draw < rate:
-                fault = name
-                break
-            draw -= rate
-        with self._lock:
+            n = self._seen.get(key, 0)
+            self._seen[key] = n + 1
+            fault = None
+            if self._streak.get(key, 0) < self.faults.max_consecutive:
+                fault = _choose_fault(self.faults, _fault_draw(self.seed, key, n))
             self._streak[key] = self._streak.get(key, 0) + 1 if fault else 0
-        return fault
-
-    def retry_after_header(self, key: str) -> str | None:
-        mode = self.faults.retry_after
-        if mode == "mixed":
-            mode = ("seconds", "http-date", "absent")[self._seen.get(key, 0) % 3]
-        now = datetime.now(UTC)
-        if mode == "seconds":
-            return str(self.faults.retry_after_seconds)
-        if mode == "http-date":
-            return format_datetime(now + timedelta(seconds=self.faults.retry_after_seconds + 1), usegmt=True)
-        if mode == "far-future":
-            return format_datetime(now + timedelta(days=1), usegmt=True)
-        if mode == "past":
-            return format_datetime(now - timedelta(hours=1), usegmt=True)
-        return None
+        return fault, n
 
     def respond(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        """The body of a successful GET of `path` (without the base path), or ApiError."""
         resource = path.strip("/")
         if resource in WINDOWED:
-            key, start_param, end_param, _ = WINDOWED[resource]
-            page = _int_param(query, "page", 1, 1, 10_000_000)
-            per_page = _int_param(query, "perPage", 100, 1, 1000)
-            window = self.data.window(
-                resource, _time_param(query, start_param), _time_param(query, end_param)
-            )
-            chosen = window[(page - 1) * per_page : page * per_page]
-            records = [self.data.record(resource, i) for i in chosen]
-            return {key: records, "page": page, "perPage": per_page, "total": len(window)}
+            return _windowed_page(self.data, resource, query)
         if resource in HAL_PATHS:
-            return _hal(self.data.hal_items(HAL_PATHS[resource]))
+            stream = HAL_PATHS[resource]
+            return _hal(self.data.hal_items(stream), self.data.hal_count(stream))
         if resource == "sources":
-            offset = _int_param(query, "offset", 0, 0, 10_000_000)
-            limit = _int_param(query, "limit", 500, 1, 500)
-            items = self.data.hal_items("sources")
-            return {
-                **_hal(items[offset : offset + limit]),
-                "total": len(items),
-                "offset": offset,
-                "limit": limit,
-            }
+            return _offset_page(self.data, "sources", query)
         if resource == "webhook-events":
             return self.data.webhook_events()
-        raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at /{resource}.")
+        raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at {BASE_PATH}/{resource}.")
+
+    def _log(self, entry: RequestLogEntry) -> None:
+        with self._lock:
+            self.request_log.append(entry)
 
 
-def _hal(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"_embedded": {"item": items}, "total": len(items)} if items else {"total": 0}
+# ---------------------------------------------------------------- HTTP
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # json.dumps(ensure_ascii=False), ~8% faster
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
     emulator: Emulator
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.emulator._lock:
+            self.emulator._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.emulator._lock:
+            self.emulator._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
@@ -702,83 +950,104 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.emulator
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        path = url.path[len(BASE_PATH) :] if url.path.startswith(BASE_PATH) else url.path
-        entry = RequestLogEntry(time.monotonic(), time.time(), "GET", path, query, 0)
+        path = _relative_path(url.path)
+        header = self.headers.get("Authorization")
+        entry = RequestLogEntry(time.monotonic(), time.time(), "GET", path or url.path, query, 0)
+        entry.auth_scheme = _auth_scheme(header)
         if emulator.faults.latency_ms:
             time.sleep(emulator.faults.latency_ms / 1000)
-        key = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()))
-        fault = emulator.decide_fault(key)
-        entry.fault = fault
+        entry.fault, n = emulator.decide_fault(_request_key(path or url.path, query))
+        if entry.fault == "drop":
+            emulator._log(entry)
+            self._drop()
+            return
+        if entry.fault == "slow":
+            time.sleep(emulator.faults.slow_seconds)
         headers: dict[str, str] = {}
         try:
-            entry.auth_scheme = emulator.authenticate(self.headers.get("Authorization"))
-            if path in emulator.forbidden_paths:
-                raise ApiError(403, "ERROR_FORBIDDEN", f"The credentials have no access to {path}.")
-            if fault == "drop":
-                self._log(entry)
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault == "slow":
-                time.sleep(emulator.faults.slow_seconds)
-            if fault == "429":
-                retry_after = emulator.retry_after_header(key)
-                if retry_after is not None:
-                    headers["Retry-After"] = entry.retry_after = retry_after
-                raise ApiError(429, "ERROR_TOO_MANY_REQUESTS", "Too many requests.")
-            if fault == "5xx":
-                status = (500, 502, 503, 504)[emulator._seen.get(key, 0) % 4]
-                raise ApiError(status, "ERROR_SERVICE_UNAVAILABLE", "Temporary failure, try again.")
+            if entry.fault in ("429", "5xx"):
+                raise _fault_error(emulator, entry.fault, path or url.path, n, headers)
+            if path is None:
+                raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at {url.path}; the API is under {BASE_PATH}.")
+            emulator.authorize(path, header)
             status, body = 200, emulator.respond(path, query)
         except ApiError as error:
-            status, body = (
-                error.status,
-                {"status": error.status, "error": error.error, "message": error.message},
-            )
-        entry.status = status
-        self._log(entry)
+            status, body = error.status, error.body()
+        entry.status, entry.retry_after = status, headers.get("Retry-After")
+        emulator._log(entry)
         self._send(status, body, headers)
 
-    def _log(self, entry: RequestLogEntry) -> None:
-        with self.emulator._lock:
-            self.emulator.request_log.append(entry)
+    def _not_allowed(self) -> None:
+        path = urlsplit(self.path).path
+        entry = RequestLogEntry(time.monotonic(), time.time(), self.command, path, {}, 405)
+        entry.auth_scheme = _auth_scheme(self.headers.get("Authorization"))
+        self.emulator._log(entry)
+        self.close_connection = True  # any request body is left unread
+        error = ApiError(405, "ERROR_METHOD_NOT_ALLOWED", f"{self.command} is not supported; the API is read-only.")
+        self._send(405, error.body(), {"Allow": "GET", "Connection": "close"})
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815 - http.server's naming
+
+    def _drop(self) -> None:
+        """Closes the connection without writing a byte."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        """Status line, headers and body in one write: split writes stall keep-alive clients (Nagle)."""
+        payload = _JSON.encode(body).encode()
         head = [
             f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
             "Content-Type: application/json; charset=utf-8",
             f"Content-Length: {len(payload)}",
         ]
         head += [f"{name}: {value}" for name, value in headers.items()]
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        try:
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        except OSError:  # the client went away (it timed out on a slow answer, say)
+            self.close_connection = True
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Serve the Listrak seed contract on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
+    parser.add_argument("--seed", type=int, default=0)
+    for name, default in vars(Sizes()).items():
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=default, help=f"records (default {default})"
+        )
+    parser.add_argument("--history-days", type=int, default=80)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="split evenly over 429, 5xx and dropped connections"
+    )
+    parser.add_argument("--retry-after", choices=RETRY_AFTER_MODES, default="mixed")
+    parser.add_argument("--api-key", default="emulator-key-0123456789")
+    parser.add_argument("--account-id", default="emulator-account")
+    parser.add_argument("--now", help="the emulator's clock, ISO-8601 with an offset (default: now)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the Listrak seed contract on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", type=int, default=0)
-    for name, default in vars(Sizes()).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument(
-        "--fault-rate", type=float, default=0.0, help="split over 429, 5xx and dropped connections"
-    )
-    parser.add_argument("--api-key", default="emulator-key-0123456789")
-    parser.add_argument("--account-id", default="emulator-account")
-    parser.add_argument("--now", help="the emulator's clock (ISO-8601); default: now")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     sizes = Sizes(**{name: getattr(args, name) for name in vars(Sizes())})
     share = args.fault_rate / 3
-    faults = Faults(rate_429=share, rate_5xx=share, rate_drop=share, latency_ms=args.latency_ms)
-    now = datetime.fromisoformat(args.now) if args.now else None
-    emulator = Emulator(args.seed, sizes, faults, args.api_key, args.account_id, now=now)
-    print(f"listening on {emulator.start(args.host, args.port)}", flush=True)
+    faults = Faults(
+        rate_429=share, rate_5xx=share, rate_drop=share, latency_ms=args.latency_ms, retry_after=args.retry_after
+    )
+    now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
+    emulator = Emulator(args.seed, sizes, faults, args.api_key, args.account_id, args.history_days, now)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    print(f"listening on {emulator.start(args.host, args.port)}", flush=True)
+    while not stopped.wait(0.5):
+        pass
     emulator.stop()
     return 0
 
