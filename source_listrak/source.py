@@ -12,11 +12,16 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_listrak.cdk_hot_paths import cache_stream_slice_hashes
 from source_listrak.components import use_iso_cursor_parser
 from source_listrak.config_errors import config_problems
 
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
+
+# Records the worker threads may read ahead of the thread that prints them. The CDK's 10,000 held up
+# to 50 MB more at 8 workers (bench/results/results.md); a few pages per worker keeps them all busy.
+RECORD_QUEUE_SIZE = 2_000
 
 
 class SourceListrak(YamlDeclarativeSource):
@@ -28,7 +33,9 @@ class SourceListrak(YamlDeclarativeSource):
         config_path: str | None = None,
     ) -> None:
         use_iso_cursor_parser()
+        cache_stream_slice_hashes()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
+        self._bound_record_queue()
         if config is None:
             return
         self._register_secrets(self._config)
@@ -41,6 +48,7 @@ class SourceListrak(YamlDeclarativeSource):
         if state and not self._config["enable_incremental_sync"]:
             # Incremental sync switched off: every sync reads the whole initial window.
             super().__init__(MANIFEST_PATH, catalog=catalog, config=config, config_path=config_path)
+            self._bound_record_queue()
         self._apply_request_timeout(float(self._config["request_timeout_seconds"]))
 
     def check(self, logger: Any, config: Mapping[str, Any]) -> Any:
@@ -65,6 +73,10 @@ class SourceListrak(YamlDeclarativeSource):
                 if error.stack_trace:
                     error.stack_trace = filter_secrets(error.stack_trace)
             yield message
+
+    def _bound_record_queue(self) -> None:
+        # A full queue blocks workers only; the main thread never blocks on it (ConcurrentMessageRepository).
+        self._concurrent_source._queue.maxsize = RECORD_QUEUE_SIZE
 
     @staticmethod
     def _register_secrets(config: Mapping[str, Any]) -> None:

@@ -1,0 +1,78 @@
+"""The shortcuts taken for speed and memory give exactly what the slow paths gave."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from airbyte_cdk.sources.types import StreamSlice
+from airbyte_cdk.utils import slice_hasher
+
+from source_listrak import components
+from source_listrak.cdk_hot_paths import cache_stream_slice_hashes
+from source_listrak.components import AddSyncTimestamp, _loads
+from source_listrak.source import RECORD_QUEUE_SIZE, SourceListrak
+
+
+@pytest.mark.parametrize(
+    "number",
+    [2**64, 2**64 + 1, -(2**63) - 1, -(10**19) - 7, 10**30, 123456789012345678901234567890],
+)
+def test_integers_beyond_64_bits_are_read_exactly(number: int) -> None:
+    body = f'{{"events": [{{"id": {number}, "n": 1}}]}}'.encode()
+    assert _loads(body) == {"events": [{"id": number, "n": 1}]}
+
+
+def test_bodies_without_long_digit_runs_read_like_the_standard_library() -> None:
+    body = json.dumps({"a": [1, -(2**63), 2**64 - 1, 1.5, "x" * 30, "2026-01-31T10:00:00.123456Z", None]}).encode()
+    assert _loads(body) == json.loads(body)
+
+
+def test_nesting_deeper_than_orjson_allows_is_still_read() -> None:
+    depth = 3000
+    body = ('{"k":' * depth + "1" + "}" * depth).encode()
+    value = _loads(body)
+    for _ in range(depth):
+        value = value["k"]
+    assert value == 1
+
+
+def test_a_slice_hash_is_computed_once_and_equals_the_cdks(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_stream_slice_hashes()
+    calls = []
+    original = slice_hasher.SliceHasher.hash.__func__  # type: ignore[attr-defined]
+
+    def counting_hash(cls: type, *args: object, **kwargs: object) -> int:
+        calls.append(1)
+        return original(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(slice_hasher.SliceHasher, "hash", classmethod(counting_hash))
+    bounds = {"start_time": "2026-01-01T00:00:00.000000Z", "end_time": "2026-01-07T23:59:59.999999Z"}
+    one = StreamSlice(partition={}, cursor_slice=bounds)
+    same = StreamSlice(partition={}, cursor_slice=dict(bounds))
+    other = StreamSlice(partition={}, cursor_slice={**bounds, "end_time": "2026-01-08T00:00:00.000000Z"})
+
+    values = [hash(one) for _ in range(5)]
+    assert len(calls) == 1 and len(set(values)) == 1
+    assert values[0] == original(slice_hasher.SliceHasher, stream_slice=dict(bounds))
+    assert hash(same) == hash(one) and hash(other) != hash(one)
+    assert {one: "seen"}[same] == "seen"
+
+
+def test_sync_timestamps_follow_the_clock_across_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    second = int(datetime(2026, 11, 22, 23, 59, 59, tzinfo=UTC).timestamp())
+    clock = iter([second * 10**9 + 5_000, second * 10**9 + 999_999_000, (second + 1) * 10**9 + 42_000])
+    monkeypatch.setattr(components.time, "time_ns", lambda: next(clock))
+    stamp = AddSyncTimestamp(parameters={})
+    stamps = []
+    for _ in range(3):
+        record: dict = {}
+        stamp.transform(record)
+        stamps.append(record["sync_timestamp"])
+    assert stamps == ["2026-11-22T23:59:59.000005Z", "2026-11-22T23:59:59.999999Z", "2026-11-23T00:00:00.000042Z"]
+
+
+def test_worker_threads_may_read_at_most_a_bounded_number_of_records_ahead() -> None:
+    source = SourceListrak()
+    assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE < 10_000
