@@ -82,13 +82,13 @@ def job_floor(spec: dict[str, Any]) -> dict[str, Any]:
     began = time.perf_counter()
     while True:
         params: dict[str, str | int] = {"timestampAfter": start, "timestampBefore": end, "page": page}
-        params["perPage"] = PER_PAGE
+        params["perPage"] = spec["per_page"]
         response = session.get(f"{spec['base_url']}/events", params=params, timeout=60)
         response.raise_for_status()
         batch = orjson.loads(response.content)["events"]
         pages += 1
         records += len(batch)
-        if len(batch) < PER_PAGE:
+        if len(batch) < spec["per_page"]:
             break
         page += 1
     return {"records": records, "pages": pages, "loop_s": time.perf_counter() - began}
@@ -133,7 +133,7 @@ def job_dlt(spec: dict[str, Any]) -> dict[str, Any]:
                     "primary_key": "id",
                     "endpoint": {
                         "path": "events",
-                        "params": {"perPage": PER_PAGE, "timestampAfter": start, "timestampBefore": end},
+                        "params": {"perPage": spec["per_page"], "timestampAfter": start, "timestampBefore": end},
                         "data_selector": "events",
                     },
                 }
@@ -351,6 +351,7 @@ def run_method(
         "connector": str(CONNECTOR),
         "config": connector_config(server.base_url, args.concurrency, args.window_days),
         "dlt_format": args.dlt_format,
+        "per_page": PER_PAGE,
     }
     (work / "spec.json").write_text(json.dumps(spec))
     python = dlt_python if method == "dlt" else VENV_PYTHON
@@ -552,7 +553,7 @@ def write_markdown(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any])
         "",
         f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
         f"PyAirbyte {meta['pyairbyte']}; dlt {meta['dlt']}; server: {meta['server']}; "
-        f"medians over the runs; perPage {PER_PAGE}; {INITIAL_SYNC_DAYS}-day initial sync; "
+        f"medians over the runs; perPage {meta.get('per_page', 1000)}; {INITIAL_SYNC_DAYS}-day initial sync; "
         f"concurrent = concurrency {meta['concurrency']}, window_days {meta['window_days']}.",
         "",
         "Wall time is the whole process from start to exit (interpreter start-up and imports included: "
@@ -751,6 +752,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="the concurrent read's concurrency")
     parser.add_argument("--window-days", type=int, default=3, help="the concurrent read's window_days")
     parser.add_argument(
+        "--per-page", type=int, default=PER_PAGE, help="perPage of every method (the connector's default is 100)"
+    )
+    parser.add_argument(
         "--server",
         choices=("rendered", "plain"),
         default="rendered",
@@ -790,6 +794,8 @@ def main(argv: list[str] | None = None) -> int:
     if not CONNECTOR.exists():
         print(f"{CONNECTOR} not found: run scripts/test or scripts/demo once to set up .venv", file=sys.stderr)
         return 2
+    global PER_PAGE
+    PER_PAGE = args.per_page
     if args.profile:
         return profile(args)
     dlt_python = ensure_dlt_venv() if "dlt" in args.method_list else None
@@ -861,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "concurrency": args.concurrency,
         "window_days": args.window_days,
+        "per_page": PER_PAGE,
         **found,
     }
     (out / "results.json").write_text(json.dumps({"meta": meta, "summary": rows, "runs": runs}, indent=1))
