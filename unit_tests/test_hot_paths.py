@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -76,3 +78,23 @@ def test_sync_timestamps_follow_the_clock_across_seconds(monkeypatch: pytest.Mon
 def test_worker_threads_may_read_at_most_a_bounded_number_of_records_ahead() -> None:
     source = SourceListrak()
     assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE < 10_000
+
+
+def test_a_fresh_start_skips_attribute_docs_and_still_serialises_messages_exactly() -> None:
+    script = """
+import json
+import subprocess
+import sys
+import source_listrak
+import serpyco_rs._utils
+from airbyte_cdk.models import AirbyteMessageSerializer
+assert serpyco_rs._utils._get_attributes_doc is source_listrak.fast_start._no_attribute_docs
+record = {"type": "RECORD", "record": {"stream": "events", "data": {"id": "7", "n": 2**63}, "emitted_at": 1}}
+state = {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"},
+         "stream_state": {"event_timestamp": "2026-01-01T00:00:00Z"}}}}
+for message in (record, state):
+    assert AirbyteMessageSerializer.dump(AirbyteMessageSerializer.load(message)) == message, message
+print("ok")
+"""
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.stdout.strip() == "ok", completed.stderr[-2000:]
