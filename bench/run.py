@@ -46,9 +46,10 @@ DLT_REQUIREMENT = "dlt[duckdb,parquet]>=1.5,<2"
 API_KEY = "bench-key-0123456789"
 PER_PAGE = 1000
 INITIAL_SYNC_DAYS = 90
-METHODS = ("floor", "sequential", "concurrent", "pyairbyte", "dlt")
+METHODS = ("floor", "cdk", "sequential", "concurrent", "pyairbyte", "dlt")
 LABELS = {
     "floor": "floor: requests + orjson loop",
+    "cdk": "CDK alone (bench/cdk_baseline.py), sequential",
     "sequential": "source-listrak read, sequential",
     "concurrent": "source-listrak read, concurrent",
     "pyairbyte": "PyAirbyte -> DuckDB",
@@ -336,11 +337,13 @@ def run_method(
     work.mkdir(parents=True)
     env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", "RUNTIME__DLTHUB_TELEMETRY": "false"}
     env.pop("PYTHONPATH", None)
-    if method in ("sequential", "concurrent"):
-        concurrency, window_days = (1, 365) if method == "sequential" else (args.concurrency, args.window_days)
+    if method in ("cdk", "sequential", "concurrent"):
+        concurrency, window_days = (args.concurrency, args.window_days) if method == "concurrent" else (1, 365)
         (work / "config.json").write_text(json.dumps(connector_config(server.base_url, concurrency, window_days)))
         (work / "catalog.json").write_text(json.dumps(EVENTS_CATALOG))
         command = [str(CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+        if method == "cdk":
+            command[:1] = [str(VENV_PYTHON), str(BENCH / "cdk_baseline.py")]
         return measure(command, work, env, count_records=True, timeout=args.timeout)
     spec = {
         "base_url": server.base_url,
@@ -517,6 +520,17 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
                             "met" if row["vs_floor"] >= 0.2 else "NOT met",
                         )
                     )
+        for size in sizes:
+            cdk, seq = get(size, 0, "cdk"), get(size, 0, "sequential")
+            if cdk and seq and "vs_floor" in cdk:
+                out.append(
+                    (
+                        f"(reference) the CDK alone, {_size(size)} events, no latency: source-listrak / CDK alone",
+                        f"CDK alone {cdk['vs_floor']:.2f}x floor; source-listrak {seq['wall']:.2f} s vs "
+                        f"{cdk['wall']:.2f} s ({cdk['wall'] / seq['wall']:.2f}x as fast)",
+                        "-",
+                    )
+                )
     for latency in latencies:
         if latency < 100:
             continue
@@ -615,7 +629,7 @@ def write_chart(path: Path, rows: list[dict[str, Any]]) -> None:
 
     latencies = sorted({r["latency_ms"] for r in rows})
     figure, axes = plt.subplots(len(latencies), 2, figsize=(12, 4.2 * len(latencies)), squeeze=False)
-    markers = dict(zip(METHODS, "osD^v", strict=True))
+    markers = dict(zip(METHODS, "oxsD^v", strict=True))
     for line, latency in enumerate(latencies):
         for method in METHODS:
             points = sorted(

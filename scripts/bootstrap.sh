@@ -7,7 +7,7 @@ if [ ! -f "$stamp" ]; then
   echo "setting up .venv (first run only)..." >&2
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,e2e]' 2>&1 \
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,e2e,bench]' 2>&1 \
     | grep -v -e '^WARNING: Location' -e 'is neither a file nor a directory' >&2 || true
   DO_NOT_TRACK=1 .venv/bin/python -c 'import source_listrak, airbyte' || { echo "install failed" >&2; exit 1; }
   rm -f .venv/.installed-*; touch "$stamp"
