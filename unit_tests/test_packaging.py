@@ -104,6 +104,7 @@ def test_dockerfile_installs_the_package_and_runs_source_listrak_as_airbyte() ->
     assert any(line.startswith("RUN pip install --no-cache-dir .") for line in lines)
     assert "USER airbyte" in lines
     assert 'ENV AIRBYTE_ENTRYPOINT="source-listrak"' in lines
+    assert "ENV MALLOC_ARENA_MAX=2" in lines  # bounded malloc arenas: memory under 429 waits (bench/README.md)
     assert lines[-1] == 'ENTRYPOINT ["source-listrak"]'
 
 
