@@ -125,7 +125,7 @@ def run_connector(
             env={**os.environ, **(env or {})},
         )
     run = Run(completed.returncode, completed.stdout, completed.stderr)
-    for line in completed.stdout.splitlines():
+    for line in completed.stdout.split("\n"):  # as Airbyte reads it: one message per line
         if line.startswith("{"):
             with contextlib.suppress(json.JSONDecodeError):
                 run.messages.append(json.loads(line))

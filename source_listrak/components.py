@@ -9,7 +9,6 @@ import json
 import logging
 import random
 import re
-import sys
 import time
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
@@ -26,10 +25,11 @@ from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordEx
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
-from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_listrak.json_pages import loads
 
 _BODY_PREVIEW_CHARS = 200
 _logger = logging.getLogger("airbyte")
@@ -47,30 +47,6 @@ class ListrakResponseError(AirbyteTracedException):
 def _preview(response: requests.Response) -> str:
     text = response.content[:_BODY_PREVIEW_CHARS].decode("utf-8", errors="replace")
     return " ".join(text.split())
-
-
-# orjson reads an integer beyond 64 bits as a float without a word (19 digits may already be past
-# -2**63), so a body with a run of 19 digits goes to the standard library. Finding one through
-# translate() is ~15x cheaper than a regular expression over a 350 kB page.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGIT_RUN = b"0" * 19
-
-
-def _loads(content: bytes) -> Any:
-    """orjson, except where it would change the data: integers beyond 64 bits (it makes them floats) and
-    nesting deeper than its limit of 1024 (it refuses); the standard library keeps both."""
-    if _LONG_DIGIT_RUN not in content.translate(_DIGITS_TO_ZERO):
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError as error:
-            if "depth limit" not in str(error):
-                raise
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 100_000))
-    try:
-        return json.loads(content)
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 @dataclass
@@ -95,7 +71,7 @@ class EnvelopeExtractor(RecordExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         try:
-            body = _loads(response.content)
+            body = loads(response.content)
         except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
             raise ListrakResponseError(
@@ -327,11 +303,6 @@ class IsoCursorParser(DatetimeParser):
 _UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
 
 
-def use_iso_cursor_parser() -> None:
-    """Makes the CDK datetime state converters, which look the class up when built, use ours."""
-    datetime_stream_state_converter.DatetimeParser = IsoCursorParser  # type: ignore[misc]
-
-
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list,), "null": (type(None),),
@@ -459,6 +430,8 @@ class StartingCursor(StateMigration):
         self._stream = str(parameters.get("name", ""))
 
     def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        if not self.config.get("enable_incremental_sync", True):
+            return True  # every sync reads the whole initial window
         if "state_type" in stream_state:  # the CDK's own concurrent format
             return False
         value = stream_state.get(self._cursor)
@@ -471,7 +444,7 @@ class StartingCursor(StateMigration):
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
         value = stream_state.get(self._cursor)
         first_start = datetime.now(UTC) - timedelta(days=int(self.config["initial_sync_days"]))
-        if value is None and not stream_state:
+        if (value is None and not stream_state) or not self.config.get("enable_incremental_sync", True):
             return {self._cursor: f"{first_start:%Y-%m-%dT%H:%M:%S.%f}Z"}
         try:
             cursor = to_utc_z(value) if isinstance(value, str) else None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint
-from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.logger import is_platform_debug_log_enabled
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -21,6 +24,9 @@ from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak.source import SourceListrak
+
+# How long an ending sync waits for its worker threads before leaving without them.
+EXIT_GRACE_SECONDS = 3.0
 
 
 def create_source(args: Sequence[str]) -> SourceListrak:
@@ -62,17 +68,18 @@ class _WithoutTraceback(logging.Filter):
         return True
 
 
-def _print_messages(source: SourceListrak, args: list[str], debug: bool) -> None:
-    """`airbyte_cdk.entrypoint.launch`, minus Python stack traces in TRACE messages unless debugging."""
-    entrypoint = AirbyteEntrypoint(source)
-    parsed_args = entrypoint.parse_args(args)
-    with PRINT_BUFFER:
-        for line in entrypoint.run(parsed_args):
-            if not debug and line.startswith('{"type":"TRACE"') and '"stack_trace"' in line:
-                message = orjson.loads(line)
-                message["trace"].get("error", {}).pop("stack_trace", None)
-                line = orjson.dumps(message).decode()
-            print(f"{line}\n", end="")
+def _exit(code: int, source: SourceListrak | None, threads_before: set[threading.Thread]) -> None:
+    """Exit within seconds, even if a worker of this run still waits on the API (exit would join it)."""
+    sys.stdout.flush()
+    if source is not None:
+        source.release_workers()
+    started = [thread for thread in set(threading.enumerate()) - threads_before if not thread.daemon]
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    for thread in started:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(thread.is_alive() for thread in started):
+        os._exit(code)
+    sys.exit(code)
 
 
 def run(args: Sequence[str] | None = None) -> None:
@@ -82,14 +89,16 @@ def run(args: Sequence[str] | None = None) -> None:
     if not debug:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_WithoutTraceback())
+    threads_before = set(threading.enumerate())
+    source = None
     try:
         source = create_source(args)
-        _print_messages(source, args, debug)
+        launch(source, args)
     except AirbyteTracedException as error:
-        sys.exit(_report(error, command, debug))
+        _exit(_report(error, command, debug), source, threads_before)
     except Exception as error:  # noqa: BLE001 - last line of defence: a message, never a bare traceback
-        sys.exit(_report(AirbyteTracedException.from_exception(error, message=str(error)), command, debug))
-
+        error = AirbyteTracedException.from_exception(error, message=str(error))
+        _exit(_report(error, command, debug), source, threads_before)
 
 if __name__ == "__main__":
     run()

@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 import base64
+import logging
+import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
 
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType, Type
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Type,
+)
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_listrak.cdk_hot_paths import cache_stream_slice_hashes
-from source_listrak.components import use_iso_cursor_parser
+from source_listrak import cdk_changes
+from source_listrak.components import IsoCursorParser
 from source_listrak.config_errors import config_problems
 
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
 
-# Records the worker threads may read ahead of the thread that prints them. The CDK's 10,000 held up
-# to 50 MB more at 8 workers (bench/results/results.md); a few pages per worker keeps them all busy.
-RECORD_QUEUE_SIZE = 2_000
+# How the manifest's error messages for rejected credentials begin, and the CDK's own for OAuth.
+CREDENTIALS_REJECTED = (
+    "Listrak rejected the credentials",
+    "Listrak refused access",
+    "Refresh token was rejected",
+    "Refreshed OAuth access token is rejected",
+)
+# How long requests already sent may take to finish once credentials were rejected.
+STOP_GRACE_SECONDS = 5.0
+
+cdk_changes.use_iso_cursor_parser(IsoCursorParser)
+cdk_changes.cache_stream_slice_hashes()
 
 
 class SourceListrak(YamlDeclarativeSource):
@@ -32,10 +52,10 @@ class SourceListrak(YamlDeclarativeSource):
         state: list[AirbyteStateMessage] | None = None,
         config_path: str | None = None,
     ) -> None:
-        use_iso_cursor_parser()
-        cache_stream_slice_hashes()
+        self._requests_stopped = threading.Event()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
-        self._bound_record_queue()
+        cdk_changes.bound_record_queue(self._concurrent_source)
+        cdk_changes.watch_workers(self._concurrent_source)
         if config is None:
             return
         self._register_secrets(self._config)
@@ -45,38 +65,55 @@ class SourceListrak(YamlDeclarativeSource):
             raise AirbyteTracedException(
                 message=message, internal_message=message, failure_type=FailureType.config_error
             )
-        if state and not self._config["enable_incremental_sync"]:
-            # Incremental sync switched off: every sync reads the whole initial window.
-            super().__init__(MANIFEST_PATH, catalog=catalog, config=config, config_path=config_path)
-            self._bound_record_queue()
-        self._apply_request_timeout(float(self._config["request_timeout_seconds"]))
+        cdk_changes.set_request_timeouts(self._source_config, float(self._config["request_timeout_seconds"]))
 
-    def check(self, logger: Any, config: Mapping[str, Any]) -> Any:
+    def streams(self, config: Mapping[str, Any]) -> list[AbstractStream]:
+        streams = super().streams(config)
+        budget = self._constructor._api_budget  # the one budget every stream just built shares
+        if budget is not None:
+            cdk_changes.gate_requests(budget, self._requests_stopped)
+        return streams
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         self._register_secrets(self._config)  # the entrypoint's update_secrets() replaced the list
         status = super().check(logger, config)
         if status.message:
             status.message = filter_secrets(status.message)
         return status
 
-    def discover(self, logger: Any, config: Mapping[str, Any]) -> Any:
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
         self._register_secrets(self._config)
         return super().discover(logger, config)
 
-    def read(self, logger: Any, config: Mapping[str, Any], catalog: Any, state: Any = None) -> Iterator[Any]:
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: list[AirbyteStateMessage] | None = None,
+    ) -> Iterator[AirbyteMessage]:
         self._register_secrets(self._config)
-        for message in super().read(logger, config, catalog, state):
+        debug = logging.getLogger("airbyte").isEnabledFor(logging.DEBUG)
+        messages = super().read(logger, config, catalog, state)
+        for message in messages:
             error = message.trace.error if message.type == Type.TRACE and message.trace else None
-            if error is not None:  # per-stream errors come from as_airbyte_message(), unfiltered
-                error.message = filter_secrets(error.message) if error.message else error.message
-                if error.internal_message:
-                    error.internal_message = filter_secrets(error.internal_message)
-                if error.stack_trace:
-                    error.stack_trace = filter_secrets(error.stack_trace)
+            if error is not None:
+                _clean(error, debug)
+                if error.failure_type == FailureType.config_error and _names_rejected_credentials(error):
+                    messages.close()  # type: ignore[attr-defined]  # the CDK's read is a generator
+                    self._stop(error.message or "")
             yield message
 
-    def _bound_record_queue(self) -> None:
-        # A full queue blocks workers only; the main thread never blocks on it (ConcurrentMessageRepository).
-        self._concurrent_source._queue.maxsize = RECORD_QUEUE_SIZE
+    def _stop(self, reason: str) -> None:
+        """Rejected credentials end the whole sync: no new request, nothing more started."""
+        self._requests_stopped.set()
+        cdk_changes.stop_read(self._concurrent_source, STOP_GRACE_SECONDS)
+        message = f"{reason} The sync stopped at the first rejection; state already saved stays valid."
+        raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+
+    def release_workers(self) -> None:
+        """Lets the worker threads of a read that ended in an error finish (the CDK leaves them waiting)."""
+        cdk_changes.release_workers(self._concurrent_source)
 
     @staticmethod
     def _register_secrets(config: Mapping[str, Any]) -> None:
@@ -90,9 +127,15 @@ class SourceListrak(YamlDeclarativeSource):
         account_id = str(credentials.get("account_id") or "")
         add_to_secrets(base64.b64encode(f"{account_id}:{api_key}".encode()).decode())
 
-    def _apply_request_timeout(self, seconds: float) -> None:
-        """The requester's timeouts are plain numbers in the manifest schema, so set them from config."""
-        for stream in self._source_config.get("streams", []):
-            requester = stream.get("retriever", {}).get("requester", {})
-            requester["read_timeout_in_seconds"] = seconds
-            requester["connect_timeout_in_seconds"] = seconds
+
+def _clean(error: Any, debug: bool) -> None:
+    """Per-stream errors come from the CDK unfiltered: no secret, and no stack trace unless debugging."""
+    error.message = filter_secrets(error.message) if error.message else error.message
+    if error.internal_message:
+        error.internal_message = filter_secrets(error.internal_message)
+    error.stack_trace = filter_secrets(error.stack_trace) if debug and error.stack_trace else None
+
+
+def _names_rejected_credentials(error: Any) -> bool:
+    texts = (error.message or "", error.internal_message or "")
+    return any(text.startswith(CREDENTIALS_REJECTED) for text in texts)

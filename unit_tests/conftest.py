@@ -131,7 +131,7 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Cli
                 handler.setStream(stream)
         out, err = capsys.readouterr()
         messages = []
-        for line in out.splitlines():
+        for line in out.split("\n"):
             if line.startswith("{"):
                 messages.append(json.loads(line))
         return CliRun(exit_code=exit_code, output=out + err, messages=messages)

@@ -148,7 +148,7 @@ def test_a_bad_concurrency_is_a_named_config_error_not_a_cdk_failure(value, tmp_
     config.write_text(json.dumps({"api_key": "k-concurrency", "concurrency": value}))
     with pytest.raises(SystemExit):
         run(["check", "--config", str(config)])
-    statuses = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"CONNECTION_STATUS"' in line]
+    statuses = [json.loads(line) for line in capsys.readouterr().out.split("\n") if '"CONNECTION_STATUS"' in line]
     assert statuses[-1]["connectionStatus"]["message"].startswith(
         "Invalid configuration: concurrency must be an integer from 1 to 32"
     )

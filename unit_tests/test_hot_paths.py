@@ -12,9 +12,10 @@ from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils import slice_hasher
 
 from source_listrak import components
-from source_listrak.cdk_hot_paths import cache_stream_slice_hashes
-from source_listrak.components import AddSyncTimestamp, _loads
-from source_listrak.source import RECORD_QUEUE_SIZE, SourceListrak
+from source_listrak.cdk_changes import RECORD_QUEUE_SIZE, cache_stream_slice_hashes
+from source_listrak.components import AddSyncTimestamp
+from source_listrak.json_pages import loads
+from source_listrak.source import SourceListrak
 
 
 @pytest.mark.parametrize(
@@ -23,18 +24,18 @@ from source_listrak.source import RECORD_QUEUE_SIZE, SourceListrak
 )
 def test_integers_beyond_64_bits_are_read_exactly(number: int) -> None:
     body = f'{{"events": [{{"id": {number}, "n": 1}}]}}'.encode()
-    assert _loads(body) == {"events": [{"id": number, "n": 1}]}
+    assert loads(body) == {"events": [{"id": number, "n": 1}]}
 
 
 def test_bodies_without_long_digit_runs_read_like_the_standard_library() -> None:
     body = json.dumps({"a": [1, -(2**63), 2**64 - 1, 1.5, "x" * 30, "2026-01-31T10:00:00.123456Z", None]}).encode()
-    assert _loads(body) == json.loads(body)
+    assert loads(body) == json.loads(body)
 
 
 def test_nesting_deeper_than_orjson_allows_is_still_read() -> None:
     depth = 3000
     body = ('{"k":' * depth + "1" + "}" * depth).encode()
-    value = _loads(body)
+    value = loads(body)
     for _ in range(depth):
         value = value["k"]
     assert value == 1
@@ -88,7 +89,7 @@ import sys
 import source_listrak
 import serpyco_rs._utils
 from airbyte_cdk.models import AirbyteMessageSerializer
-assert serpyco_rs._utils._get_attributes_doc is source_listrak.fast_start._no_attribute_docs
+assert serpyco_rs._utils._get_attributes_doc is source_listrak.cdk_changes._no_attribute_docs
 record = {"type": "RECORD", "record": {"stream": "events", "data": {"id": "7", "n": 2**63}, "emitted_at": 1}}
 state = {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"},
          "stream_state": {"event_timestamp": "2026-01-01T00:00:00Z"}}}}
