@@ -811,6 +811,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
+        self._key_uses_left: int | None = None  # None: the key is never revoked
 
     # lifecycle
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -881,8 +882,18 @@ class Emulator:
         return len(self.expected_records(stream))
 
     # rules
+    def revoke_key_after(self, requests: int) -> None:
+        """The key works for the next `requests` authenticated requests, then every request gets 401."""
+        with self._lock:
+            self._key_uses_left = requests
+
     def authorize(self, path: str, header: str | None) -> None:
         _authenticate(header, self.api_key, self.account_id)
+        with self._lock:
+            if self._key_uses_left is not None:
+                if self._key_uses_left <= 0:
+                    raise ApiError(401, "ERROR_UNAUTHORIZED", "The API key was revoked.")
+                self._key_uses_left -= 1
         if path in self.forbidden_paths:
             raise ApiError(403, "ERROR_FORBIDDEN", f"The credentials have no access to {path}.")
 

@@ -20,10 +20,11 @@ Guard tests: ``unit_tests/test_cdk_changes.py`` (one or more per change, named a
    worker that dies outside the CDK's ``except Exception`` (a ``BaseException``, or an error raised
    while reporting an error) never sends its sentinel and the sync waits forever. The queue's
    ``get`` now wakes every second and ends the sync with an error once no worker is left to answer.
-5. ``stop_read`` and ``gate_requests`` (stop on rejected credentials). The CDK fails one partition
-   at a time: with a revoked key a sync went on through every window of every stream (160 requests
-   answered 401 in 19 s). Once the source decides to stop, the request gate refuses every new
-   request, queued partitions are cancelled and the in-flight ones are drained for a bounded time.
+5. ``gate_requests``, ``close_gate_on`` and ``stop_read`` (stop on rejected credentials). The CDK
+   fails one partition at a time: with a revoked key a sync went on through every window of every
+   stream (160 requests answered 401 in 19 s). The worker that meets the rejection closes a request
+   gate that every request passes (the API budget's ``acquire_call``); the main thread then cancels
+   queued partitions and drains the in-flight ones for a bounded time.
 6. ``set_request_timeouts`` (config). The requester's timeouts are plain numbers in the manifest
    schema, not templates, so the configured ``request_timeout_seconds`` is written into the
    resolved manifest before streams are built.
@@ -38,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from queue import Empty, Queue
 from typing import Any
 
@@ -59,6 +60,7 @@ skip_attribute_docs()  # before the CDK's models are imported below
 
 from airbyte_cdk.models import FailureType  # noqa: E402
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource  # noqa: E402
+from airbyte_cdk.sources.concurrent_source.stream_thread_exception import StreamThreadException  # noqa: E402
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser  # noqa: E402
 from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter  # noqa: E402
 from airbyte_cdk.sources.types import StreamSlice  # noqa: E402
@@ -153,6 +155,22 @@ def gate_requests(api_budget: Any, stopped: threading.Event) -> None:
 def release_workers(concurrent_source: ConcurrentSource) -> None:
     """Cancels partitions not yet started and lets idle workers end (the CDK does so only after a clean read)."""
     concurrent_source._threadpool._threadpool.shutdown(wait=False, cancel_futures=True)
+
+
+def close_gate_on(
+    concurrent_source: ConcurrentSource, stopped: threading.Event, fatal: Callable[[Exception], bool]
+) -> None:
+    """A worker that fails with a ``fatal`` error closes the request gate itself, before the main thread
+    reads the error from the queue: other workers then send nothing more."""
+    queue: Queue[Any] = concurrent_source._queue
+    enqueue = queue.put
+
+    def put(item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if isinstance(item, StreamThreadException) and fatal(item.exception):
+            stopped.set()
+        enqueue(item, block, timeout)
+
+    queue.put = put  # type: ignore[method-assign]
 
 
 def stop_read(concurrent_source: ConcurrentSource, grace_seconds: float) -> None:

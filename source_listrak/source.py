@@ -56,6 +56,7 @@ class SourceListrak(YamlDeclarativeSource):
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
         cdk_changes.bound_record_queue(self._concurrent_source)
         cdk_changes.watch_workers(self._concurrent_source)
+        cdk_changes.close_gate_on(self._concurrent_source, self._requests_stopped, _rejects_credentials)
         if config is None:
             return
         self._register_secrets(self._config)
@@ -139,3 +140,11 @@ def _clean(error: Any, debug: bool) -> None:
 def _names_rejected_credentials(error: Any) -> bool:
     texts = (error.message or "", error.internal_message or "")
     return any(text.startswith(CREDENTIALS_REJECTED) for text in texts)
+
+
+def _rejects_credentials(exception: Exception) -> bool:
+    return (
+        isinstance(exception, AirbyteTracedException)
+        and exception.failure_type == FailureType.config_error
+        and _names_rejected_credentials(exception)
+    )

@@ -1,19 +1,21 @@
-"""The shortcuts taken for speed and memory give exactly what the slow paths gave."""
+"""Guards of every change to the CDK's behaviour (source_listrak/cdk_changes.py): each still applies,
+and the shortcuts give exactly what the slow paths gave."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils import slice_hasher
 
-from source_listrak import components
+from source_listrak import cdk_changes, components
 from source_listrak.cdk_changes import RECORD_QUEUE_SIZE, cache_stream_slice_hashes
-from source_listrak.components import AddSyncTimestamp
+from source_listrak.components import AddSyncTimestamp, IsoCursorParser
 from source_listrak.json_pages import loads
 from source_listrak.source import SourceListrak
 
@@ -86,6 +88,7 @@ def test_a_fresh_start_skips_attribute_docs_and_still_serialises_messages_exactl
 import json
 import subprocess
 import sys
+import threading
 import source_listrak
 import serpyco_rs._utils
 from airbyte_cdk.models import AirbyteMessageSerializer
@@ -99,3 +102,63 @@ print("ok")
 """
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert completed.stdout.strip() == "ok", completed.stderr[-2000:]
+
+
+def test_the_connector_refuses_to_start_when_the_cursor_parser_no_longer_applies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter as module
+
+    class ConverterWithItsOwnParser(module.CustomFormatConcurrentStreamStateConverter):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._parser = object()  # a CDK that no longer builds DatetimeParser() here
+
+    monkeypatch.setattr(module, "CustomFormatConcurrentStreamStateConverter", ConverterWithItsOwnParser)
+    with pytest.raises(cdk_changes.CdkChangeMissing, match="ISO cursor parser"):
+        cdk_changes.use_iso_cursor_parser(IsoCursorParser)
+
+
+def test_a_cursor_with_seven_fraction_digits_is_read_by_the_state_converter() -> None:
+    from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter as module
+
+    converter = module.CustomFormatConcurrentStreamStateConverter(
+        datetime_format="%Y-%m-%dT%H:%M:%S.%fZ", input_datetime_formats=["%Y-%m-%dT%H:%M:%S.%fZ"]
+    )
+    assert converter.parse_timestamp("2026-03-01T08:00:00.1234567Z") == datetime(2026, 3, 1, 8, 0, 0, 123456, UTC)
+
+
+def test_a_closed_gate_refuses_requests_before_they_reach_the_budget() -> None:
+    class Budget:
+        calls: list[object] = []
+
+        def acquire_call(self, request: object, block: bool = True, timeout: float | None = None) -> None:
+            self.calls.append(request)
+
+    budget, stopped = Budget(), threading.Event()
+    cdk_changes.gate_requests(budget, stopped)
+    budget.acquire_call("first")
+    stopped.set()
+    with pytest.raises(cdk_changes.RequestsStopped):
+        budget.acquire_call("second")
+    assert budget.calls == ["first"]
+
+
+def test_the_configured_timeout_reaches_every_requester_parents_included() -> None:
+    manifest = {
+        "streams": [
+            {"retriever": {"requester": {"type": "HttpRequester", "read_timeout_in_seconds": 30}}},
+            {
+                "retriever": {
+                    "requester": {"type": "HttpRequester"},
+                    "partition_router": {
+                        "parent_stream_configs": [{"stream": {"retriever": {"requester": {"type": "HttpRequester"}}}}]
+                    },
+                }
+            },
+        ]
+    }
+    cdk_changes.set_request_timeouts(manifest, 7.5)
+    requesters = cdk_changes._requesters(manifest)
+    assert len(requesters) == 3
+    assert all(r["read_timeout_in_seconds"] == r["connect_timeout_in_seconds"] == 7.5 for r in requesters)
