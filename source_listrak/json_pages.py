@@ -20,7 +20,7 @@ import orjson
 # such as a hashed e-mail address.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
-_LONG_NUMBER = re.compile(rb"[\[:,]\s*-?\d{19}")
+_LONG_NUMBER = re.compile(rb"(?:\A|[\[:,])\s*-?\d{19}")
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")

@@ -196,7 +196,7 @@ def test_request_timeout_seconds_is_the_timeout_of_every_request(listrak: FakeLi
 
 
 def test_a_failing_stream_does_not_hide_the_records_of_the_others(listrak: FakeListrak, api_key: str) -> None:
-    listrak.serve("segments", failing(403))
+    listrak.serve("segments", failing(400, "bad request"))  # rejected credentials stop everything instead
     listrak.serve("interests", {"json": hal_collection([{"id": 2, "name": "shoes"}])})
 
     output = read_streams(bearer_config(api_key), "segments", "interests", expecting_exception=True)
