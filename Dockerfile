@@ -4,9 +4,17 @@ FROM ${BASE_IMAGE}
 # The package, not the repository: the manifest and schemas travel inside source_listrak/ (the
 # top-level manifest.yaml is only a symlink to source_listrak/manifest.yaml).
 WORKDIR /airbyte/integration_code
-COPY pyproject.toml README.md main.py ./
+COPY pyproject.toml uv.lock README.md main.py ./
 COPY source_listrak ./source_listrak
-RUN pip install --no-cache-dir . && rm -rf /root/.cache
+# Exactly the runtime packages uv.lock pins (the versions the tests ran with, hash-checked), then
+# the connector alone: a rebuild never picks up an untested airbyte-cdk. uv only reads the lock
+# (`--locked` refuses one that no longer matches pyproject.toml) and is gone before the layer ends.
+RUN pip install --no-cache-dir --disable-pip-version-check uv==0.13.9 \
+    && uv export --locked --no-dev --no-emit-project --format requirements.txt -o /tmp/requirements.txt \
+    && pip uninstall -y -q uv \
+    && pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r /tmp/requirements.txt \
+    && pip install --no-cache-dir --disable-pip-version-check --no-deps . \
+    && rm -rf /tmp/requirements.txt /root/.cache
 
 # airbyte/python-connector-base creates the non-root user `airbyte` (uid 1000); a plain Debian or
 # python base image (as used by local builds) does not, so create it only where it is missing.

@@ -623,7 +623,13 @@ def write_markdown(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any])
         lines.append("")
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(rows)]
-    lines += ["", "![records/s and peak RSS by size](chart.png)", ""]
+    # the chart is generated next to this file but not kept in git: name it, do not embed it
+    lines += [
+        "",
+        "Chart of records/s and peak RSS by size: `chart.png` beside this file, written by `bench/run.py` "
+        "(not kept in git).",
+        "",
+    ]
     path.write_text("\n".join(lines))
 
 

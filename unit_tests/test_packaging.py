@@ -31,6 +31,23 @@ def dockerfile_lines() -> list[str]:
     return (REPO / "Dockerfile").read_text().splitlines()
 
 
+def dockerfile_run_step(marker: str) -> str:
+    """The RUN instruction (continuation lines joined) that contains `marker`."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    (step,) = [line for line in text.splitlines() if line.startswith("RUN ") and marker in line]
+    return " ".join(step.split())
+
+
+def bootstrap_uv_version() -> str:
+    match = re.search(r"^UV_VERSION=(\S+)$", (REPO / "scripts" / "bootstrap.sh").read_text(), re.MULTILINE)
+    assert match, "scripts/bootstrap.sh pins uv"
+    return match.group(1)
+
+
+def locked_packages() -> dict[str, dict[str, Any]]:
+    return {package["name"]: package for package in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+
+
 def metadata() -> dict[str, Any]:
     return yaml.safe_load((REPO / "metadata.yaml").read_text())
 
@@ -96,16 +113,63 @@ def test_dockerfile_takes_its_base_from_the_base_image_argument() -> None:
     assert lines[1] == "FROM ${BASE_IMAGE}"
 
 
-def test_dockerfile_installs_the_package_and_runs_source_listrak_as_airbyte() -> None:
+def test_dockerfile_installs_the_locked_runtime_then_the_package_and_runs_source_listrak_as_airbyte() -> None:
     lines = dockerfile_lines()
+    install = dockerfile_run_step("uv export")
 
-    assert "COPY pyproject.toml README.md main.py ./" in lines
+    assert "COPY pyproject.toml uv.lock README.md main.py ./" in lines
     assert "COPY source_listrak ./source_listrak" in lines
-    assert any(line.startswith("RUN pip install --no-cache-dir .") for line in lines)
+    # the runtime set of uv.lock (no extras), hash-checked, then the connector without resolving anything
+    assert f"pip install --no-cache-dir --disable-pip-version-check uv=={bootstrap_uv_version()}" in install
+    assert "uv export --locked --no-dev --no-emit-project --format requirements.txt -o /tmp/requirements.txt" in install
+    assert "--extra" not in install
+    assert "--require-hashes --no-deps -r /tmp/requirements.txt" in install
+    assert install.rstrip().endswith("--no-deps . && rm -rf /tmp/requirements.txt /root/.cache")
+    assert "pip uninstall -y -q uv" in install
     assert "USER airbyte" in lines
     assert 'ENV AIRBYTE_ENTRYPOINT="source-listrak"' in lines
     assert "ENV MALLOC_ARENA_MAX=2" in lines  # bounded malloc arenas: memory under 429 waits (bench/README.md)
     assert lines[-1] == 'ENTRYPOINT ["source-listrak"]'
+
+
+def test_airbyte_cdk_is_pinned_exactly_in_pyproject_and_the_lock() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    locked = locked_packages()
+
+    assert "airbyte-cdk==7.39.1" in project["dependencies"]
+    assert locked["airbyte-cdk"]["version"] == "7.39.1"
+    assert locked["airbyte"]["version"] == "0.71.3"  # PyAirbyte, as the e2e extra pins it
+
+
+def test_lock_was_made_from_this_pyproject() -> None:
+    # What `uv sync --locked` (scripts/bootstrap.sh) and `uv export --locked` (Dockerfile) enforce,
+    # as a test: every requirement and extra of pyproject.toml is the one the lock was resolved for.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    locked = locked_packages()["source-listrak"]
+    requires = {(r["name"], r.get("specifier", ""), r.get("marker", "")) for r in locked["metadata"]["requires-dist"]}
+    declared = {(r, "") for r in project["dependencies"]} | {
+        (r, f"extra == '{extra}'") for extra, reqs in project["optional-dependencies"].items() for r in reqs
+    }
+
+    def split(requirement: str) -> tuple[str, str]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement)
+        assert match, requirement
+        return re.sub(r"[-_.]+", "-", match.group(1)).lower(), match.group(2)
+
+    assert {(*split(r), marker) for r, marker in declared} == requires
+    extras = set(project["optional-dependencies"])
+    assert set(locked["metadata"]["provides-extras"]) == extras == {"dev", "e2e", "bench"}
+
+
+def test_scripts_install_from_the_lock_tests_without_the_benchmark_extra() -> None:
+    bootstrap = (REPO / "scripts" / "bootstrap.sh").read_text()
+    bench = (REPO / "scripts" / "bench").read_text()
+
+    assert '"$UV" sync --quiet --locked' in bootstrap
+    assert "EXTRAS=${EXTRAS:-dev e2e}" in bootstrap  # scripts/test and scripts/demo
+    assert 'EXTRAS="dev e2e bench"' in bench
+    assert "EXTRAS" not in (REPO / "scripts" / "test").read_text()
+    assert "bash scripts/test" in (REPO / ".ci" / "run").read_text()
 
 
 def test_dockerignore_keeps_secrets_and_local_environments_out_of_the_build_context() -> None:
