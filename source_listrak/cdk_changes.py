@@ -25,10 +25,17 @@ Guard tests: ``unit_tests/test_cdk_changes.py`` (one or more per change, named a
    stream (160 requests answered 401 in 19 s). The worker that meets the rejection closes a request
    gate that every request passes (the API budget's ``acquire_call``); the main thread then cancels
    queued partitions and drains the in-flight ones for a bounded time.
-6. ``set_request_timeouts`` (config). The requester's timeouts are plain numbers in the manifest
-   schema, not templates, so the configured ``request_timeout_seconds`` is written into the
-   resolved manifest before streams are built.
+6. ``set_request_timeouts`` and ``set_check_streams`` (config). The requester's timeouts and the
+   check's stream names are plain values in the manifest schema, not templates, so the configured
+   ``request_timeout_seconds`` and the chosen API's first stream are written into the resolved
+   manifest before streams are built.
 
+8. ``add_api_time_macro`` (dates sent to Listrak). Listrak reads ``startDate``/``endDate`` as wall
+   time in its own zone (US Eastern) and the CDK's templates know no time zones, so the templates
+   get one function, ``to_api_time(utc_value, zone)``, that writes a slice bound in that zone.
+9. ``time_out_token_requests`` (never hang). The CDK posts OAuth token requests without a timeout:
+   a token endpoint that never answers would hang the sync. The request now times out after
+   ``TOKEN_TIMEOUT_SECONDS`` and the CDK's own backoff retries it (for up to 5 minutes).
 7. ``cache_stream_slice_hashes`` (speed). The concurrent cursor looks each record's slice up in a
    dict twice, and ``StreamSlice.__hash__`` JSON-encodes and SHA-256s the slice every time: 7% of a
    sync's CPU. A slice is immutable (its ``__setitem__`` raises), so its hash can be kept.
@@ -40,8 +47,10 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from queue import Empty, Queue
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def _no_attribute_docs(cls: type) -> dict[str, Any]:
@@ -58,11 +67,14 @@ def skip_attribute_docs() -> None:
 
 skip_attribute_docs()  # before the CDK's models are imported below
 
+import requests  # noqa: E402
 from airbyte_cdk.models import FailureType  # noqa: E402
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource  # noqa: E402
 from airbyte_cdk.sources.concurrent_source.stream_thread_exception import StreamThreadException  # noqa: E402
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser  # noqa: E402
+from airbyte_cdk.sources.declarative.interpolation import jinja  # noqa: E402
 from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter  # noqa: E402
+from airbyte_cdk.sources.streams.http.requests_native_auth import abstract_oauth  # noqa: E402
 from airbyte_cdk.sources.types import StreamSlice  # noqa: E402
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException  # noqa: E402
 
@@ -190,6 +202,11 @@ def stop_read(concurrent_source: ConcurrentSource, grace_seconds: float) -> None
 # ---------------------------------------------------------------- 6. timeouts
 
 
+def set_check_streams(source_config: Mapping[str, Any], stream_names: list[str]) -> None:
+    """``check`` reads the manifest's static stream list when it runs: the API's own first stream."""
+    source_config["check"]["stream_names"] = stream_names
+
+
 def set_request_timeouts(source_config: Mapping[str, Any], seconds: float) -> None:
     for requester in _requesters(source_config):
         requester["read_timeout_in_seconds"] = seconds
@@ -227,3 +244,42 @@ def _cached_slice_hash(self: StreamSlice) -> int:
 
 def cache_stream_slice_hashes() -> None:
     StreamSlice.__hash__ = _cached_slice_hash  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- 8. dates in the API's zone
+
+
+def to_api_time(value: str, zone: str, round_up: bool = False) -> str:
+    """A UTC slice bound such as ``2026-01-14T17:44:40.5Z`` as Listrak's wall time, ``2026-01-14T12:44:40``
+    in America/New_York; ``round_up`` takes the next whole second when there is a fraction."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if round_up and moment.microsecond:
+        moment += timedelta(seconds=1)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def add_api_time_macro() -> None:
+    jinja._ENVIRONMENT.globals["to_api_time"] = to_api_time
+
+
+# ---------------------------------------------------------------- 9. token request timeout
+
+TOKEN_TIMEOUT_SECONDS = 60.0
+
+
+class _RequestsWithTokenTimeout:
+    """``requests`` as the CDK's OAuth module sees it: the same, except that a request times out."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    @staticmethod
+    def request(method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TOKEN_TIMEOUT_SECONDS)
+        return requests.request(method, url, **kwargs)
+
+
+def time_out_token_requests() -> None:
+    abstract_oauth.requests = _RequestsWithTokenTimeout()  # type: ignore[assignment]

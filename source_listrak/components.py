@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -30,6 +29,7 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak.json_pages import loads
+from source_listrak.normalization import to_utc_z
 
 _BODY_PREVIEW_CHARS = 200
 _logger = logging.getLogger("airbyte")
@@ -53,9 +53,10 @@ def _preview(response: requests.Response) -> str:
 class EnvelopeExtractor(RecordExtractor):
     """Reads the records of one page from a Listrak envelope and rejects anything else.
 
-    The contract's envelopes: ``{"<records_key>": [...]}`` falling back to ``{"data": [...]}`` (seed 000),
-    ``{"_embedded": {"item": [...]}}`` where a missing ``_embedded`` means no records (seed 003), and a
-    single object that is itself the record (``records_key`` empty). The CDK's ``DpathExtractor`` has
+    The envelopes: ``{"<records_key>": [...]}`` falling back to ``{"data": [...]}``,
+    ``{"_embedded": {"item": [...]}}`` where a missing ``_embedded`` means no records, a single object
+    that is itself the record (``records_key`` empty), and Listrak v1's ``{"data": {...}}`` holding
+    one record (``one_record``). The CDK's ``DpathExtractor`` has
     no fallback key and turns a non-JSON body (an HTML error page with status 200) or a missing key
     into zero records, which would end a sync silently short; here each is an error naming the path.
     """
@@ -68,6 +69,7 @@ class EnvelopeExtractor(RecordExtractor):
         records_key = str(parameters.get("records_key", ""))
         self._keys = records_key.split(".") if records_key else []
         self._hal = self._keys[:1] == ["_embedded"]
+        self._one_record = bool(parameters.get("one_record", False))  # Listrak v1's Resource envelope
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         try:
@@ -85,6 +87,8 @@ class EnvelopeExtractor(RecordExtractor):
             yield body
             return
         items = self._items(body, response)
+        if self._one_record and isinstance(items, dict):
+            items = [items]
         if not isinstance(items, list):
             raise ListrakResponseError(
                 self._path, f"records under {'.'.join(self._keys)!r} are not a list", response
@@ -140,69 +144,6 @@ class RenameFields(RecordTransformation):
             record[target] = value
 
 
-_ISO_DATETIME = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?\Z"
-)
-
-
-_ALREADY_UTC_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z", re.ASCII)
-
-
-def to_utc_z(value: str) -> str:
-    """Same instant in UTC as ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the fraction's digits kept as given."""
-    if _ALREADY_UTC_Z.match(value):  # the common case: only the date itself needs checking
-        datetime.fromisoformat(value[:19])  # rejects impossible dates such as 2026-02-30
-        return value
-    match = _ISO_DATETIME.match(value)
-    if match is None:
-        raise ValueError(f"not an ISO-8601 date-time: {value!r}")
-    date, clock, fraction, offset = match.groups()
-    fraction = fraction or ""
-    local = datetime.fromisoformat(f"{date}T{clock}")  # rejects impossible dates such as 2026-02-30
-    if offset in (None, "Z", "z", "+00:00", "-00:00", "+0000", "-0000"):
-        return f"{date}T{clock}{fraction}Z"
-    digits = offset[1:].replace(":", "")
-    minutes = int(digits[:2]) * 60 + int(digits[2:])
-    utc = local - timedelta(minutes=minutes if offset[0] == "+" else -minutes)
-    return f"{utc.isoformat()}{fraction}Z"  # whole seconds: the fraction is kept as given
-
-
-@dataclass
-class NormalizeTimestamps(RecordTransformation):
-    """Rewrites the listed timestamp columns to UTC ending in ``Z``, keeping the fractional digits.
-
-    The CDK's ``format_datetime`` always prints six fractional digits (or none) and costs a Jinja
-    render per field per record; the contract keeps the instant and the given precision.
-    """
-
-    fields: list[str]
-    parameters: InitVar[Mapping[str, Any]]
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._stream = str(parameters.get("name", ""))
-
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
-        for name in self.fields:
-            value = record.get(name)
-            if value is None:
-                continue
-            try:
-                if not isinstance(value, str):
-                    raise ValueError(f"expected a date-time string, got {type(value).__name__} {value!r}")
-                record[name] = to_utc_z(value)
-            except ValueError as error:
-                message = f"Stream {self._stream}: field {name!r} of a Listrak record is invalid: {error}."
-                raise AirbyteTracedException(
-                    message=message, internal_message=message, failure_type=FailureType.system_error
-                ) from None
-
-
 def flatten_metadata(metadata: Any) -> str:
     """The contract's metadata column: nested objects flattened with ``.``, keys sorted, compact JSON."""
     if metadata is None:
@@ -229,6 +170,69 @@ def _sorted_json(flat: dict[str, Any]) -> str:
         return orjson.dumps(flat, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # an integer beyond 64 bits: the standard library writes it the same way
         return json.dumps(flat, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class AddParentIds(RecordTransformation):
+    """Adds the ids of a child record's parents (list, message, link, ...), which Listrak leaves out.
+
+    Each pair names the output column and the key it comes from: a partition key of the record's
+    slice or of a parent slice, or an extra field taken from the parent record. ``AddFields`` would
+    render a Jinja template per column per record: slower than the rest of a record's path together
+    at Listrak's 5,000 records per page.
+    """
+
+    fields: list[list[str]]  # [output column, partition key or extra field]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._pairs = tuple((column, key) for column, key in self.fields)
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        for column, key in self._pairs:
+            record[column] = _slice_value(stream_slice, key)
+
+
+def _slice_value(stream_slice: StreamSlice | None, key: str) -> Any:
+    if stream_slice is None:
+        return None
+    partition: Mapping[str, Any] | None = stream_slice.partition
+    while partition:
+        if key in partition:
+            return partition[key]
+        partition = partition.get("parent_slice")
+    return stream_slice.extra_fields.get(key)
+
+
+@dataclass
+class AddSubscriptionStateDate(RecordTransformation):
+    """``subscriptionStateDate``, the contacts cursor: when the contact entered its current state.
+
+    ``unsubscribeDate`` for an unsubscribed contact, else the latest subscribe date (``resubscribeDate``
+    when present, else ``subscribeDate``). It grows with every change of state, so the latest record
+    of a contact is its current state.
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        state = record.get("subscriptionState") or _slice_value(stream_slice, "subscriptionState")
+        if state == "Unsubscribed":
+            record["subscriptionStateDate"] = record.get("unsubscribeDate")
+        else:
+            record["subscriptionStateDate"] = record.get("resubscribeDate") or record.get("subscribeDate")
 
 
 @dataclass
@@ -301,60 +305,6 @@ class IsoCursorParser(DatetimeParser):
 
 
 _UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "object": (dict,), "array": (list,), "null": (type(None),),
-}
-
-
-@dataclass
-class RejectSchemaViolations(RecordTransformation):
-    """Fails the stream on a record whose columns do not have the types its JSON schema declares.
-
-    The CDK passes such a record on (its schema normalisation only logs), and a destination then
-    fails or silently coerces the column; an API answer like ``"eventType": []`` should stop the sync
-    with the stream, column and value type named instead. Checks the declared top-level columns only.
-    """
-
-    parameters: InitVar[Mapping[str, Any]]
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._stream = str(parameters["name"])
-        schema_file = resources.files("source_listrak") / "schemas" / f"{self._stream}.json"
-        properties = json.loads(schema_file.read_text())["properties"]
-        self._columns = {
-            column: (names, tuple(t for name in names for t in _JSON_TYPES[name]))
-            for column, spec in properties.items()
-            if (names := spec["type"] if isinstance(spec.get("type"), list) else [spec.get("type")]) != [None]
-        }
-
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
-        for column, (names, allowed) in self._columns.items():
-            if column not in record:
-                continue  # left out is null; sync_timestamp is added after this check
-            value = record[column]
-            if isinstance(value, allowed) and not (isinstance(value, bool) and "boolean" not in names):
-                continue
-            message = (
-                f"Stream {self._stream}: Listrak sent {column!r} as a JSON {_json_type(value)}, "
-                f"which its schema does not allow ({' or '.join(names)})."
-            )
-            raise AirbyteTracedException(
-                message=message, internal_message=message, failure_type=FailureType.system_error
-            )
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def retry_after_seconds(header: str, now: datetime | None = None) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
@@ -31,7 +32,10 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "required":
         missing = error.message.split("'")[1]
         if not field and missing == "credentials":
-            return "credentials are required: an API key (or `api_key` at the top level, as in seed 000)."
+            return (
+                "credentials are required: OAuth2 client credentials (client_id and client_secret) for Listrak's "
+                "Email API, or an API key (also accepted as `api_key` at the top level)."
+            )
         return f"{'.'.join(filter(None, [field, missing]))} is required."
     if error.validator == "additionalProperties":
         return f"{field or 'config'}: {error.message}."
@@ -53,14 +57,42 @@ def _credential_problems(credentials: Any, schema: Mapping[str, Any]) -> list[st
 
 
 def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -> list[str]:
-    """One sentence per problem, in field order; empty when the config is valid."""
+    """One sentence per problem, in field order; empty when the config is valid.
+
+    Options of the API the credentials do not choose are not checked (their spec ``group``)."""
+    ignored = _other_api_options(config, spec_schema)
     problems = []
     for error in sorted(Draft7Validator(spec_schema).iter_errors(config), key=lambda e: list(e.path)):
-        if list(error.absolute_path)[:1] == ["credentials"] and error.validator == "oneOf":
+        path = list(error.absolute_path)
+        if path[:1] and path[0] in ignored:
+            continue
+        if path[:1] == ["credentials"] and error.validator == "oneOf":
             problems += [
                 "credentials." + problem if not problem.startswith("credentials") else problem
                 for problem in _credential_problems(error.instance, spec_schema["properties"]["credentials"])
             ]
         else:
             problems.append(_describe(error))
+    if "api_timezone" not in ignored and not problems:
+        problems += _time_zone_problems(config.get("api_timezone"))
     return list(dict.fromkeys(problems))  # a value can break two rules with the same sentence
+
+
+def uses_email_api(config: Mapping[str, Any]) -> bool:
+    credentials = config.get("credentials")
+    return isinstance(credentials, Mapping) and credentials.get("auth_type") == "oauth2_client_credentials"
+
+
+def _other_api_options(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -> set[str]:
+    other_group = "sdk_example" if uses_email_api(config) else "email_api"
+    return {name for name, option in spec_schema["properties"].items() if option.get("group") == other_group}
+
+
+def _time_zone_problems(zone: Any) -> list[str]:
+    if zone is None:
+        return []
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"api_timezone must be a time zone name such as America/New_York (got {zone!r})."]
+    return []

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
+from urllib.parse import quote_plus
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -25,7 +26,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak import cdk_changes
 from source_listrak.components import IsoCursorParser
-from source_listrak.config_errors import config_problems
+from source_listrak.config_errors import config_problems, uses_email_api
 
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
@@ -42,6 +43,8 @@ STOP_GRACE_SECONDS = 5.0
 
 cdk_changes.use_iso_cursor_parser(IsoCursorParser)
 cdk_changes.cache_stream_slice_hashes()
+cdk_changes.add_api_time_macro()
+cdk_changes.time_out_token_requests()
 
 
 class SourceListrak(YamlDeclarativeSource):
@@ -67,6 +70,8 @@ class SourceListrak(YamlDeclarativeSource):
                 message=message, internal_message=message, failure_type=FailureType.config_error
             )
         cdk_changes.set_request_timeouts(self._source_config, float(self._config["request_timeout_seconds"]))
+        if uses_email_api(self._config):
+            cdk_changes.set_check_streams(self._source_config, ["lists"])  # GET /List: token, IP, areas
 
     def streams(self, config: Mapping[str, Any]) -> list[AbstractStream]:
         streams = super().streams(config)
@@ -121,6 +126,10 @@ class SourceListrak(YamlDeclarativeSource):
         credentials = config.get("credentials")
         if not isinstance(credentials, Mapping):
             return
+        client_secret = str(credentials.get("client_secret") or "")
+        if client_secret:
+            add_to_secrets(client_secret)
+            add_to_secrets(quote_plus(client_secret))  # as it appears in a form-encoded token request
         api_key = str(credentials.get("api_key") or "")
         if not api_key:
             return

@@ -11,7 +11,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from hypothesis import given
 from hypothesis import strategies as st
 
-from source_listrak.components import IsoCursorParser, NormalizeTimestamps, to_utc_z
+from source_listrak.components import IsoCursorParser
+from source_listrak.normalization import NormalizeBySchema, to_utc_z
 
 
 @pytest.mark.parametrize(
@@ -86,17 +87,29 @@ def test_to_utc_z_preserves_the_instant_for_any_offset(moment: datetime, offset_
     assert datetime.fromisoformat(result).utcoffset() == timedelta(0)
 
 
-def normalizer(*fields: str) -> NormalizeTimestamps:
-    return NormalizeTimestamps(fields=list(fields), parameters={"name": "events"})
+SCHEMA = {
+    "properties": {
+        "send_date": {"type": ["null", "string"], "format": "date-time"},
+        "created_date": {"type": ["null", "string"], "format": "date-time"},
+        "event_timestamp": {"type": ["null", "string"], "format": "date-time"},
+        "label": {"type": ["null", "string"]},
+        "count": {"type": ["null", "integer"]},
+        "flag": {"type": ["null", "boolean"]},
+    }
+}
 
 
-def test_normalize_timestamps_rewrites_only_the_listed_fields_and_skips_nulls() -> None:
+def normalizer(api_timezone: str = "") -> NormalizeBySchema:
+    return NormalizeBySchema(parameters={"name": "events"}, api_timezone=api_timezone)
+
+
+def test_the_schema_decides_which_columns_are_timestamps_and_nulls_are_kept() -> None:
     record = {
         "send_date": "2026-01-31T10:00:00+02:00",
         "created_date": None,
         "label": "2026-01-31T10:00:00+02:00",
     }
-    normalizer("send_date", "created_date", "updated_date").transform(record)
+    normalizer().transform(record, SCHEMA)
     assert record == {
         "send_date": "2026-01-31T08:00:00Z",
         "created_date": None,
@@ -105,12 +118,38 @@ def test_normalize_timestamps_rewrites_only_the_listed_fields_and_skips_nulls() 
 
 
 @pytest.mark.parametrize("bad_value", ["not a date", 1769853600, {"at": "2026-01-31"}])
-def test_normalize_timestamps_fails_with_a_message_naming_stream_and_field(bad_value: object) -> None:
+def test_a_bad_timestamp_fails_with_a_message_naming_stream_and_field(bad_value: object) -> None:
     with pytest.raises(AirbyteTracedException) as raised:
-        normalizer("event_timestamp").transform({"event_timestamp": bad_value})
+        normalizer().transform({"event_timestamp": bad_value}, SCHEMA)
     assert "events" in raised.value.message
     assert "'event_timestamp'" in raised.value.message
     assert raised.value.failure_type == FailureType.system_error
+
+
+@pytest.mark.parametrize(("column", "value"), [("count", "7"), ("count", True), ("flag", 1), ("label", [])])
+def test_a_value_of_a_type_the_schema_does_not_allow_fails_naming_the_column(column: str, value: object) -> None:
+    with pytest.raises(AirbyteTracedException, match=f"Stream events: Listrak sent '{column}' as a JSON"):
+        normalizer().transform({column: value}, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("naive", "expected"),
+    [
+        ("2019-01-14T12:44:40", "2019-01-14T17:44:40Z"),  # EST, as recorded against the HTTP Date header
+        ("2015-08-31T16:02:41.65", "2015-08-31T20:02:41.65Z"),  # EDT, the fraction kept as sent
+        ("2025-03-09T01:59:59.1234567", "2025-03-09T06:59:59.1234567Z"),  # just before spring forward
+        ("2025-03-09T03:00:00", "2025-03-09T07:00:00Z"),  # just after
+        ("2025-03-09T02:30:00", "2025-03-09T07:30:00Z"),  # a time no clock showed: the offset before
+        ("2025-11-02T01:30:00", "2025-11-02T05:30:00Z"),  # the repeated hour: its first occurrence (EDT)
+        ("2025-11-02T02:30:00", "2025-11-02T07:30:00Z"),
+        ("0001-01-01T00:00:00", None),  # Listrak's unset date
+        ("2026-01-31T10:00:00Z", "2026-01-31T10:00:00Z"),  # an explicit offset wins over the zone
+    ],
+)
+def test_listrak_wall_times_are_read_in_the_api_time_zone(naive: str, expected: str | None) -> None:
+    record = {"send_date": naive}
+    normalizer("America/New_York").transform(record, SCHEMA)
+    assert record == {"send_date": expected}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,128 @@
+"""The stream's JSON schema decides how each record column is checked and how timestamps are written.
+
+Plugged into each stream's record selector as the CDK's schema normalization (``CustomSchemaNormalization``),
+which receives the stream's schema with every record, after the transformations: so a schema that
+says ``format: date-time`` is all a column needs, and no field list is repeated in the manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import InitVar, dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.extractors.type_transformer import TypeTransformer
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.types import Config
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+_ISO_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?\Z")
+_ALREADY_UTC_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z", re.ASCII)
+_UTC_OFFSETS = frozenset({"Z", "z", "+00:00", "-00:00", "+0000", "-0000"})
+# .NET's DateTime.MinValue: how Listrak writes "no date" in a field that cannot be null.
+_UNSET_DATE = "0001-01-01T00:00:00"
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+def to_utc_z(value: str, zone: tzinfo = UTC) -> str | None:
+    """Same instant in UTC as ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the fraction's digits kept as given.
+
+    A value without an offset is wall time in ``zone`` (in a repeated hour, the first occurrence);
+    Listrak's unset date becomes None.
+    """
+    if zone is UTC and _ALREADY_UTC_Z.match(value):  # the common case: only the date itself needs checking
+        datetime.fromisoformat(value[:19])  # rejects impossible dates such as 2026-02-30
+        return value
+    match = _ISO_DATETIME.match(value)
+    if match is None:
+        raise ValueError(f"not an ISO-8601 date-time: {value!r}")
+    date, clock, fraction, offset = match.groups()
+    fraction = fraction or ""
+    if offset is None and f"{date}T{clock}" == _UNSET_DATE and not fraction.strip(".0"):
+        return None
+    local = datetime.fromisoformat(f"{date}T{clock}")  # rejects impossible dates such as 2026-02-30
+    if offset is None:
+        if zone is UTC:
+            return f"{date}T{clock}{fraction}Z"
+        utc = local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    elif offset in _UTC_OFFSETS:
+        return f"{date}T{clock}{fraction}Z"
+    else:
+        digits = offset[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + int(digits[2:])
+        utc = local - timedelta(minutes=minutes if offset[0] == "+" else -minutes)
+    return f"{utc.isoformat()}{fraction}Z"  # whole seconds: the fraction is kept as given
+
+
+@dataclass
+class NormalizeBySchema(TypeTransformer):
+    """Checks each record against its stream's schema and writes its date-time columns in UTC.
+
+    - A column whose value has a type its schema does not allow fails the stream, naming stream and
+      column: the CDK's own normalization only logs, and a destination would then fail or silently
+      coerce the column (an API answer like ``"eventType": []``).
+    - A ``format: date-time`` column becomes the same instant in UTC ending in ``Z`` with the API's
+      fraction digits; values without an offset are read in ``api_timezone`` (UTC if unset).
+      The CDK's ``format_datetime`` always prints six fraction digits and knows no time zones.
+
+    Top-level columns only; columns the record leaves out stay out (null).
+    """
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+    api_timezone: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream = str(parameters.get("name", ""))
+        zone = str(InterpolatedString.create(str(self.api_timezone), parameters=parameters).eval(self.config) or "")
+        zone = zone.strip()
+        self._zone: tzinfo = ZoneInfo(zone) if zone and zone != "UTC" else UTC
+        self._plan: tuple[tuple[str, tuple[str, ...], tuple[type, ...], bool], ...] | None = None
+
+    def transform(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
+        plan = self._plan
+        if plan is None:  # the schema is the stream's and does not change during a sync
+            plan = self._plan = _plan_for(schema)
+        for column, names, allowed, is_datetime in plan:
+            if column not in record:
+                continue
+            value = record[column]
+            if not isinstance(value, allowed) or (isinstance(value, bool) and "boolean" not in names):
+                raise self._error(
+                    f"Listrak sent {column!r} as a JSON {_json_type(value)}, which its schema does not allow "
+                    f"({' or '.join(names)})"
+                )
+            if is_datetime and isinstance(value, str):
+                try:
+                    record[column] = to_utc_z(value, self._zone)
+                except ValueError as error:
+                    raise self._error(f"field {column!r} of a Listrak record is invalid: {error}") from None
+
+    def _error(self, problem: str) -> AirbyteTracedException:
+        message = f"Stream {self._stream}: {problem}."
+        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
+
+
+def _plan_for(schema: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...], tuple[type, ...], bool], ...]:
+    plan = []
+    for column, spec in schema.get("properties", {}).items():
+        declared = spec.get("type")
+        names = tuple(declared) if isinstance(declared, list) else (declared,) if declared else ()
+        if not names:
+            continue
+        allowed = tuple(python_type for name in names for python_type in _JSON_TYPES[name])
+        plan.append((column, names, allowed, spec.get("format") == "date-time"))
+    return tuple(plan)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
