@@ -31,8 +31,8 @@ with warnings.catch_warnings():
     import airbyte as ab
     import airbyte.constants
 
-from integration_tests.emulator import WINDOWED, Emulator, Sizes  # noqa: E402
 from integration_tests.harness import ALL_STREAMS, INCREMENTAL_STREAMS, connector_command  # noqa: E402
+from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -13,4 +13,6 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+# The scripts import the emulators (listrak_emulators/) and the test harness from the repository root.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export DO_NOT_TRACK=1 AIRBYTE_OFFLINE_MODE=1
