@@ -177,6 +177,7 @@ class Server:
             stdout=subprocess.PIPE,
             text=True,
             cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},  # the server imports listrak_emulators
         )
         hello = json.loads(self._readline())
         self.base_url: str = hello["base_url"]

@@ -13,7 +13,7 @@ import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import SourceTestSuiteBase
 
-from integration_tests.emulator import Emulator, Sizes
+from listrak_emulators.sdk_example import Emulator, Sizes
 from source_listrak import SourceListrak
 
 API_KEY = "acceptance-key-5b1e0f"  # the key in integration_tests/acceptance/*.json

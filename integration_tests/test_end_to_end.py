@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.emulator import Emulator, Faults, Sizes
 from integration_tests.harness import (
     ALL_STREAMS,
     INCREMENTAL_STREAMS,
@@ -21,6 +20,7 @@ from integration_tests.harness import (
     configured_catalog,
     run_connector,
 )
+from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
 PRIMARY_KEYS = {"contacts": "contact_id", "campaigns": "campaign_id", "events": "event_id"}
 SMALL = Sizes(contacts=120, campaigns=20, events=600, custom_fields=5, interests=4, segments=3, sources=1100)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.emulator import Emulator, Faults, Sizes
 from integration_tests.harness import (
     INCREMENTAL_STREAMS,
     comparable,
@@ -21,6 +20,7 @@ from integration_tests.harness import (
     connector_command,
     run_connector,
 )
+from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
 SIZES = Sizes(contacts=200, campaigns=30, events=3000, custom_fields=3, interests=3, segments=2, sources=600)
 WINDOWED = list(INCREMENTAL_STREAMS)

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from integration_tests.emulator import Emulator, Sizes
+from listrak_emulators.sdk_example import Emulator, Sizes
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "examples" / "listrak_pyairbyte.ipynb"

@@ -37,8 +37,8 @@ with warnings.catch_warnings():
     import airbyte.constants
     import airbyte.exceptions
 
-from integration_tests.emulator import WINDOWED, Emulator, Sizes  # noqa: E402
 from integration_tests.harness import ALL_STREAMS, INCREMENTAL_STREAMS, connector_command  # noqa: E402
+from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

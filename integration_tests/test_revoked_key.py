@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.emulator import Emulator, Sizes
+from listrak_emulators.sdk_example import Emulator, Sizes
 from integration_tests.harness import ALL_STREAMS, Run, configured_catalog, run_connector
 
 SIZES = Sizes(contacts=300, campaigns=60, events=1500, custom_fields=5, interests=4, segments=3, sources=1100)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.emulator import Emulator, Sizes
+from listrak_emulators.sdk_example import Emulator, Sizes
 from integration_tests.harness import configured_catalog
 
 INJECTIONS = {

@@ -46,4 +46,6 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
+# The scripts import the emulators (listrak_emulators/) and the test harness from the repository root.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export DO_NOT_TRACK=1 AIRBYTE_OFFLINE_MODE=1

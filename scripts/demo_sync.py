@@ -19,16 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from integration_tests.harness import ALL_STREAMS, connector_command
+from listrak_emulators.sdk_example import Emulator, Sizes
+
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry look-up, no telemetry (read at import)
 os.environ.setdefault("DO_NOT_TRACK", "1")
 warnings.filterwarnings("ignore", category=FutureWarning)  # google-* libraries PyAirbyte imports
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from integration_tests.emulator import Emulator, Sizes  # noqa: E402
-from integration_tests.harness import ALL_STREAMS, connector_command  # noqa: E402
-
 DEMO_DIR = REPO / ".demo"
 DB_PATH = DEMO_DIR / "listrak.duckdb"
 RUN_FILE = DEMO_DIR / "emulator.json"  # the emulated account (clock, seed, size, records added) across runs
@@ -65,10 +63,7 @@ def main() -> int:
 
     # The same account as last time: same seed, clock and size, plus the records earlier runs added,
     # restored with their original timestamps so they sit behind the saved cursors.
-    emulator = Emulator(seed=SEED, sizes=Sizes(events=events), now=now)
-    for stream, records in added.items():
-        emulator.data.added[stream].extend((instant, record) for instant, record in records)
-    served = _count_served_records(emulator)
+    emulator = Emulator(seed=SEED, sizes=Sizes(events=events), now=now, additions=added)
 
     say("loading PyAirbyte...")
     ab = _import_pyairbyte()
@@ -104,7 +99,7 @@ def main() -> int:
         )
         cache = ab.DuckDBCache(db_path=DB_PATH, cache_dir=DEMO_DIR / "cache")
         before = _table_stats(cache)
-        heartbeat = None if live_view else _Heartbeat(served)
+        heartbeat = None if live_view else _Heartbeat(emulator)
         started = time.monotonic()
         try:
             source.read(cache=cache)
@@ -148,7 +143,7 @@ def main() -> int:
                 "window_start": window_start.isoformat(),
                 "events": events,
                 "runs": run,
-                "added": {stream: emulator.data.added[stream] for stream in NEW_PER_RUN},
+                "added": emulator.additions(),
             }
         )
     )
@@ -193,36 +188,21 @@ def _import_pyairbyte() -> Any:
     return ab
 
 
-def _count_served_records(emulator: Emulator) -> dict[str, int]:
-    """Counts the records the emulator serves (for the heartbeat when PyAirbyte shows no live view)."""
-    served = {"records": 0, "pages": 0}
-    respond = emulator.respond
-
-    def counting_respond(path: str, query: dict[str, str]) -> dict[str, Any]:
-        body = respond(path, query)
-        records = body.get("_embedded", {}).get("item") or body.get(path.strip("/"), [])
-        served["records"] += 1 if path.strip("/") == "webhook-events" else len(records)
-        served["pages"] += 1
-        return body
-
-    emulator.respond = counting_respond  # type: ignore[method-assign]
-    return served
-
-
 class _Heartbeat:
-    """A progress line every few seconds while the sync runs."""
+    """A progress line every few seconds while the sync runs, from the emulator's request log."""
 
-    def __init__(self, served: dict[str, int], every: float = 3.0) -> None:
-        self._served, self._every, self._started = served, every, time.monotonic()
+    def __init__(self, emulator: Emulator, every: float = 3.0) -> None:
+        self._emulator, self._every, self._started = emulator, every, time.monotonic()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="demo-heartbeat")
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stopped.wait(self._every):
-            seconds, pages = time.monotonic() - self._started, self._served["pages"]
+            answered = [entry for entry in list(self._emulator.request_log) if entry.status == 200]
+            seconds, pages = time.monotonic() - self._started, len(answered)
             if pages:
-                records = self._served["records"]
+                records = sum(entry.records for entry in answered)
                 say(f"  syncing, {seconds:3.0f} s: the API has served {records:,} records in {pages:,} pages")
             else:
                 say(f"  syncing, {seconds:3.0f} s: the connector is starting (spec, discover)")

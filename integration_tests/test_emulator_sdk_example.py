@@ -1,7 +1,8 @@
-"""The emulator's own rules, over real HTTP on loopback: auth, paging, windows, errors, faults, data, output.
+"""The SDK-example emulator's own rules, over real HTTP on loopback: auth, paging, windows, errors,
+faults, data, output.
 
-Every other integration test trusts the emulator, so these tests pin it to the seed contract
-(/work/shared/api-contract.md, section 1).
+Every other integration test of the API-key configurations trusts this emulator, so these tests pin it
+to the contract of the Fivetran Connector SDK's Listrak example (/work/shared/api-contract.md, section 1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,11 +30,7 @@ from typing import Any
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from integration_tests.emulator import (  # noqa: E402
+from listrak_emulators.sdk_example import (
     STREAMS,
     WINDOWED,
     Emulator,
@@ -43,6 +41,7 @@ from integration_tests.emulator import (  # noqa: E402
     to_utc,
 )
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 KEY, ACCOUNT = "test-key-4f9a", "test-account"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SIZES = Sizes(contacts=60, campaigns=30, events=500, custom_fields=5, interests=4, segments=3, sources=1203)
@@ -173,7 +172,9 @@ def test_the_request_log_records_each_request_without_the_base_path(api: Emulato
         None,
     )
     assert (second.path, second.status) == ("/nowhere", 404)
-    assert before - 1 <= first.wall_time <= second.wall_time <= time.time() + 1 and first.time <= second.time
+    assert (first.records, second.records, first.raw_query) == (5, 0, "page=2&perPage=5")
+    assert before - 1 <= first.wall_time <= second.wall_time
+    assert first.time <= first.answered <= second.time <= second.answered  # type: ignore[operator]
     api.clear_log()
     assert api.request_log == []
 
@@ -351,7 +352,7 @@ def test_data_is_a_function_of_seed_sizes_and_now(api: Emulator) -> None:
 def test_data_is_the_same_in_another_process_with_another_hash_seed(api: Emulator) -> None:
     script = (
         "import hashlib, json, sys; from datetime import datetime;"
-        "from integration_tests.emulator import Emulator, Sizes;"
+        "from listrak_emulators.sdk_example import Emulator, Sizes;"
         f"e = Emulator(seed=7, sizes=Sizes(**{SIZES.__dict__!r}), now=datetime.fromisoformat({NOW.isoformat()!r}));"
         "print(hashlib.sha256(json.dumps([list(e.api_records(s)) for s in e.STREAMS]).encode()).hexdigest())"
     )
@@ -438,6 +439,10 @@ def test_add_records_appends_new_ids_stamped_now_after_everything_else(session: 
             assert expected == [expected_output(stream, record) for record in added]
         with pytest.raises(ValueError):
             api.add_records("sources", 1)
+        additions = json.loads(json.dumps(api.additions()))  # as a caller would keep them between runs
+    replayed = Emulator(sizes=SIZES, api_key=KEY, now=api.data.now, additions=additions)
+    for stream in WINDOWED:
+        assert list(replayed.api_records(stream)) == list(api.api_records(stream))
 
 
 # ---------------------------------------------------------------- a million events
@@ -446,9 +451,7 @@ def test_add_records_appends_new_ids_stamped_now_after_everything_else(session: 
 def test_a_million_events_are_served_without_materialising_them(session: requests.Session) -> None:
     tracemalloc.start()
     try:
-        started = time.perf_counter()
         api = Emulator(sizes=replace(SIZES, events=1_000_000), api_key=KEY, now=NOW)
-        constructed = time.perf_counter() - started
         with api:
             body = get(session, api, "/events", page=731, perPage=1000).json()
             middle = NOW - timedelta(days=40)
@@ -457,7 +460,6 @@ def test_a_million_events_are_served_without_materialising_them(session: request
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert constructed < 0.5
     assert peak < 20_000_000  # a million event dicts would take about a gigabyte
     assert body["total"] == 1_000_000 and len(body["events"]) == 1000
     assert body["events"][0] == api.data.record("events", 730_000)
@@ -466,26 +468,50 @@ def test_a_million_events_are_served_without_materialising_them(session: request
     assert instant(api.data.record("events", 1_000_000 - count - 1)["timestamp"]) < middle
 
 
-# ---------------------------------------------------------------- speed
+# ---------------------------------------------------------------- connections
 
 
-def test_a_hundred_keep_alive_requests_take_well_under_a_second(api: Emulator, session: requests.Session) -> None:
-    get(session, api, "/segments")
-    started = time.perf_counter()
-    for page in range(1, 101):
-        assert get(session, api, "/contacts", page=page % 5 + 1, perPage=10).status_code == 200
-    assert time.perf_counter() - started < 1.0  # a handler that writes headers and body apart stalls ~40 ms each
+def _exchange(connection: socket.socket, path: str) -> bytes:
+    """One GET on an open connection; returns the body, read by its Content-Length."""
+    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode())
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head)[1])  # type: ignore[index]
+    while len(body) < length:
+        body += connection.recv(65536)
+    assert head.startswith(b"HTTP/1.1 200 ") and len(body) == length
+    return body
 
 
-def test_a_page_of_a_thousand_events_is_fast(session: requests.Session) -> None:
-    with Emulator(sizes=replace(SIZES, events=100_000), api_key=KEY, now=NOW) as api:
-        get(session, api, "/events", perPage=1000)
-        timings = []
-        for page in range(2, 8):
-            started = time.perf_counter()
-            assert len(get(session, api, "/events", page=page, perPage=1000).json()["events"]) == 1000
-            timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.04, timings
+def test_one_kept_alive_connection_serves_a_hundred_requests(api: Emulator) -> None:
+    host, port = api.base_url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        for page in range(1, 101):
+            body = _exchange(connection, f"/email/v1/contacts?page={page % 5 + 1}&perPage=10")
+            assert len(json.loads(body)["contacts"]) == 10
+    assert len(api.request_log) == 100
+
+
+def test_prerendered_pages_are_byte_for_byte_the_pages_built_record_by_record(api: Emulator) -> None:
+    count = api.data.count("events")
+    queries = [
+        {"page": "1", "perPage": "1000"},
+        {"page": "2", "perPage": "7"},
+        {"timestampAfter": api.api_records("events").__next__()["timestamp"], "page": "1", "perPage": "3"},
+        {"timestampAfter": (NOW - timedelta(days=30)).isoformat(), "page": "3", "perPage": "11"},
+        {"timestampBefore": f"{NOW:%Y-%m-%dT%H:%M:%S}Z", "page": "999999", "perPage": "1000"},
+    ]
+    plain = [api.render("/events", query) for query in queries]
+    api.prerender(("events",))
+    assert [api.render("/events", query) for query in queries] == plain
+    assert plain[0].body == json.dumps(api.respond("/events", queries[0]), ensure_ascii=False).encode()
+    assert [page.records for page in plain] == [count, 7, 3, 11, 0]
+    api.add_records("events", 2)  # a stale prerendering is not used
+    assert api.render("/events", {"perPage": "1000"}).records == count + 2
+    with pytest.raises(ValueError):
+        api.prerender(("sources",))
 
 
 def test_concurrent_clients_all_get_their_pages(api: Emulator) -> None:
@@ -581,7 +607,7 @@ def test_retry_after_takes_each_form(session: requests.Session, mode: str) -> No
     faults = Faults(rate_429=1.0, retry_after=mode, retry_after_seconds=5, max_consecutive=100)
     with Emulator(sizes=SIZES, faults=faults, api_key=KEY, now=NOW) as api:
         response = get(session, api, "/segments")
-        sent_at = datetime.now(UTC)
+        sent_at = datetime.fromtimestamp(api.request_log[-1].wall_time, UTC)
         assert response.status_code == 429 and response.json()["error"] == "ERROR_TOO_MANY_REQUESTS"
         header = response.headers.get("Retry-After")
         assert api.request_log[-1].retry_after == header
@@ -592,7 +618,7 @@ def test_retry_after_takes_each_form(session: requests.Session, mode: str) -> No
     else:
         assert header is not None and header.endswith(" GMT")
         delay = (parsedate_to_datetime(header) - sent_at).total_seconds()
-        low, high = {"http-date": (4, 6.5), "far-future": (86_000, 86_500), "past": (-3700, -3500)}[mode]
+        low, high = {"http-date": (5, 6.5), "far-future": (86_000, 86_500), "past": (-3700, -3500)}[mode]
         assert low <= delay <= high, (header, delay)
 
 
@@ -610,10 +636,8 @@ def test_a_slow_answer_times_the_client_out_and_the_retry_is_answered(session: r
     with Emulator(sizes=SIZES, faults=faults, api_key=KEY, now=NOW) as api:
         with pytest.raises(requests.Timeout):
             session.get(api.base_url + "/segments", timeout=0.15)
-        started = time.perf_counter()
         assert session.get(api.base_url + "/segments", timeout=5).status_code == 200
-        assert time.perf_counter() - started < 0.5
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 10  # the slow answer is logged once its delay is over
         while len(api.request_log) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert sorted(str(entry.fault) for entry in api.request_log) == ["None", "slow"]
@@ -633,10 +657,9 @@ def test_a_dropped_connection_gets_no_response_at_all() -> None:
 
 def test_latency_is_added_to_every_request(session: requests.Session) -> None:
     with Emulator(sizes=SIZES, faults=Faults(latency_ms=80), api_key=KEY, now=NOW) as api:
-        started = time.perf_counter()
         for _ in range(3):
             get(session, api, "/segments")
-        assert time.perf_counter() - started >= 0.24
+    assert all(entry.answered - entry.time >= 0.08 for entry in api.request_log)  # type: ignore[operator]
 
 
 # ---------------------------------------------------------------- expected output
@@ -721,7 +744,7 @@ def test_expected_records_rename_every_field_of_the_served_records(api: Emulator
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_command_line_serves_until_a_signal_and_exits_0(signum: int) -> None:
-    command = [sys.executable, "-m", "integration_tests.emulator", "--port", "0", "--events", "25"]
+    command = [sys.executable, "-m", "listrak_emulators.sdk_example", "--port", "0", "--events", "25"]
     command += ["--api-key", "cli-key", "--account-id", "cli-account", "--seed", "4"]
     with subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True) as server:
         try:

@@ -1,4 +1,8 @@
-"""A local emulator of the Listrak seed contract (/work/shared/api-contract.md, section 1).
+"""An emulator of the REST contract of the Fivetran Connector SDK's Listrak example, on loopback.
+
+That contract: /contacts, /campaigns and /events, paged with `page`/`perPage` and windowed by their
+cursor fields; the HAL collections /custom-fields, /interests, /segments and offset-paged /sources;
+/webhook-events; a Bearer API key or Basic account id + key (the connector's API-key configurations).
 
 Data plus rules in one module, each in its own small function:
 
@@ -8,7 +12,7 @@ Data plus rules in one module, each in its own small function:
 - the expected output: what the connector must emit for each stream, computed here from the API
   records and the contract's mapping, independently of the connector.
 
-    python -m integration_tests.emulator --port 8765 --events 10000
+    python -m listrak_emulators.sdk_example --port 8765 --events 10000
 
 Standard library only.
 """
@@ -18,21 +22,26 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
-import contextlib
-import hashlib
 import json
 import re
 import signal
-import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from listrak_emulators.http import (
+    JSON_ENCODER,
+    FaultDecider,
+    KeepAliveHandler,
+    LoopbackService,
+    new_log_entry,
+    stable_hash,
+)
 
 # ---------------------------------------------------------------- the contract's names
 
@@ -134,16 +143,11 @@ RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "p
 
 
 @dataclass
-class RequestLogEntry:
-    time: float  # time.monotonic() when the request arrived
-    wall_time: float  # time.time() when the request arrived
-    method: str
-    path: str  # without the base path, e.g. "/events"
-    query: dict[str, str]
-    status: int  # 0 for a dropped connection
-    fault: str | None = None  # "429", "5xx", "slow", "drop"
-    retry_after: str | None = None  # the Retry-After header sent
-    auth_scheme: str | None = None  # "Bearer", "Basic" or None; never the credential
+class RenderedPage:
+    """A response body already serialized, and how many records it holds."""
+
+    body: bytes
+    records: int
 
 
 class ApiError(Exception):
@@ -166,12 +170,6 @@ def _mix64(value: int) -> int:
     value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & MASK64
     value = (value ^ (value >> 27)) * 0x94D049BB133111EB & MASK64
     return value ^ (value >> 31)
-
-
-def _salt(*parts: object) -> int:
-    """A 64-bit integer from text (stable across processes, unlike hash())."""
-    text = "/".join(str(part) for part in parts).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 class _Draws:
@@ -390,7 +388,7 @@ class Dataset:
     def __init__(self, seed: int, sizes: Sizes, now: datetime, history_days: int) -> None:
         self.seed, self.sizes, self.now = seed, sizes, now
         now_us = _epoch_us(now)
-        self.salts = {stream: _salt(seed, stream) for stream in STREAMS}
+        self.salts = {stream: stable_hash(seed, stream) for stream in STREAMS}
         self.timelines = {
             stream: _Timeline.build(getattr(sizes, stream), now_us, history_days, self.salts[stream])
             for stream in WINDOWED
@@ -677,14 +675,43 @@ def _hal(items: list[dict[str, Any]], total: int) -> dict[str, Any]:
     return {"_embedded": {"item": items}, "total": total} if items else {"total": total}
 
 
-def _windowed_page(data: Dataset, stream: str, query: dict[str, str]) -> dict[str, Any]:
-    key, start_param, end_param, _ = WINDOWED[stream]
+@dataclass
+class _PageChoice:
+    """Which records of a windowed stream one page request asks for."""
+
+    page: int
+    per_page: int
+    window: range  # every index in the time window
+    chosen: range  # the indexes on this page
+
+
+def _page_choice(data: Dataset, stream: str, query: dict[str, str]) -> _PageChoice:
+    _, start_param, end_param, _ = WINDOWED[stream]
     page = _int_param(query, "page", 1, 1, PAGE_MAX)
     per_page = _int_param(query, "perPage", 100, 1, PER_PAGE_MAX)
     window = data.window(stream, _time_param(query, start_param), _time_param(query, end_param))
-    chosen = window[(page - 1) * per_page : page * per_page]
-    records = [data.record(stream, index) for index in chosen]
-    return {key: records, "page": page, "perPage": per_page, "total": len(window)}
+    return _PageChoice(page, per_page, window, window[(page - 1) * per_page : page * per_page])
+
+
+def _windowed_page(data: Dataset, stream: str, query: dict[str, str]) -> dict[str, Any]:
+    choice = _page_choice(data, stream, query)
+    records = [data.record(stream, index) for index in choice.chosen]
+    return {WINDOWED[stream][0]: records, "page": choice.page, "perPage": choice.per_page, "total": len(choice.window)}
+
+
+def _prerendered_page(data: Dataset, stream: str, query: dict[str, str], rendered: list[bytes]) -> RenderedPage:
+    """The bytes `_windowed_page` would serialize to, joined from records serialized in advance."""
+    choice = _page_choice(data, stream, query)
+    body = b", ".join(rendered[choice.chosen.start : choice.chosen.stop]) if choice.chosen else b""
+    tail = f'], "page": {choice.page}, "perPage": {choice.per_page}, "total": {len(choice.window)}}}'
+    return RenderedPage(b'{"' + WINDOWED[stream][0].encode() + b'": [' + body + tail.encode(), len(choice.chosen))
+
+
+def _records_in(resource: str, body: dict[str, Any]) -> int:
+    """How many records a successful response body holds (webhook events: one object)."""
+    if resource in WINDOWED:
+        return len(body[WINDOWED[resource][0]])
+    return 1 if resource == "webhook-events" else len(body.get("_embedded", {}).get("item", []))
 
 
 def _offset_page(data: Dataset, stream: str, query: dict[str, str]) -> dict[str, Any]:
@@ -719,23 +746,8 @@ SERVER_ERRORS = (
 )
 
 
-def _fault_draw(seed: int, key: str, n: int) -> int:
-    """A 64-bit number fixed by (seed, request, how many times that request was seen before)."""
-    return _salt("fault", seed, key, n)
-
-
-def _choose_fault(faults: Faults, draw: int) -> str | None:
-    point = (draw >> 11) / (1 << 53)  # uniform in [0, 1)
-    for name, rate in (
-        ("429", faults.rate_429),
-        ("5xx", faults.rate_5xx),
-        ("drop", faults.rate_drop),
-        ("slow", faults.rate_slow),
-    ):
-        if point < rate:
-            return name
-        point -= rate
-    return None
+def _fault_rates(faults: Faults) -> tuple[tuple[str, float], ...]:
+    return (("429", faults.rate_429), ("5xx", faults.rate_5xx), ("drop", faults.rate_drop), ("slow", faults.rate_slow))
 
 
 def _retry_after(faults: Faults, n: int, now: datetime) -> str | None:
@@ -764,7 +776,7 @@ def _fault_error(emulator: Emulator, fault: str, path: str, n: int, headers: dic
         if retry_after is not None:
             headers["Retry-After"] = retry_after
         return ApiError(429, "ERROR_TOO_MANY_REQUESTS", "Too many requests; slow down.")
-    status, error = SERVER_ERRORS[_fault_draw(emulator.seed, "5xx:" + path, n) % len(SERVER_ERRORS)]
+    status, error = SERVER_ERRORS[emulator.fault_decider.draw("5xx:" + path, n) % len(SERVER_ERRORS)]
     return ApiError(status, error, "A temporary failure; try again.")
 
 
@@ -779,13 +791,70 @@ def _request_key(path: str, query: dict[str, str]) -> str:
     return path + "?" + "&".join(f"{name}={value}" for name, value in sorted(query.items()))
 
 
+# ---------------------------------------------------------------- HTTP
+
+
+class _Handler(KeepAliveHandler):
+    service: Emulator
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        emulator = self.service
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        path = _relative_path(url.path)
+        header = self.headers.get("Authorization")
+        entry = new_log_entry(self, path or url.path, query, url.query)
+        entry.auth_scheme = _auth_scheme(header)
+        self.delay(emulator.faults.latency_ms)
+        entry.fault, n = emulator.decide_fault(_request_key(path or url.path, query))
+        if entry.fault == "drop":
+            emulator.log(entry)
+            self.drop()
+            return
+        if entry.fault == "slow":
+            self.delay(emulator.faults.slow_seconds * 1000)
+        headers: dict[str, str] = {}
+        try:
+            if entry.fault in ("429", "5xx"):
+                raise _fault_error(emulator, entry.fault, path or url.path, n, headers)
+            if path is None:
+                raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at {url.path}; the API is under {BASE_PATH}.")
+            emulator.authorize(path, header)
+            status, page = 200, emulator.render(path, query)
+        except ApiError as error:
+            status, page = error.status, RenderedPage(JSON_ENCODER.encode(error.body()).encode(), 0)
+        entry.status, entry.retry_after, entry.records = status, headers.get("Retry-After"), page.records
+        entry.answered = time.monotonic()
+        emulator.log(entry)  # before the answer: a client that got it finds it in the log
+        self.send_payload(status, page.body, headers)
+
+    def _not_allowed(self) -> None:
+        url = urlsplit(self.path)
+        entry = new_log_entry(self, url.path, {}, url.query)
+        entry.auth_scheme, entry.status = _auth_scheme(self.headers.get("Authorization")), 405
+        entry.answered = time.monotonic()
+        self.service.log(entry)
+        error = ApiError(405, "ERROR_METHOD_NOT_ALLOWED", f"{self.command} is not supported; the API is read-only.")
+        self.send_json(405, error.body(), {"Allow": "GET", "Connection": "close"})  # any request body is unread
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815 - http.server's naming
+
+
 # ---------------------------------------------------------------- the emulator
 
 
-class Emulator:
-    """The Listrak seed contract on loopback: `with Emulator() as api: requests.get(api.base_url + ...)`."""
+class Emulator(LoopbackService):
+    """The contract on loopback: `with Emulator() as api: requests.get(api.base_url + ...)`.
+
+    `render(path, query)` is the body a GET answers with; `prerender()` serializes the windowed
+    streams' records once so that pages are joined from bytes (for benchmarks: the same bytes, less work).
+    `additions()` returns the records `add_records` appended, in the form the `additions` argument takes,
+    so a later emulator can replay the same account.
+    """
 
     STREAMS = STREAMS
+    handler_class = _Handler
+    base_path = BASE_PATH
 
     def __init__(
         self,
@@ -797,59 +866,29 @@ class Emulator:
         history_days: int = 80,
         now: datetime | None = None,
         forbidden_paths: frozenset[str] | set[str] = frozenset(),
+        additions: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     ) -> None:
+        super().__init__()
         self.seed, self.api_key, self.account_id = seed, api_key, account_id
         self.faults = faults or Faults()
         if self.faults.retry_after not in RETRY_AFTER_MODES:
             raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}")
+        self.fault_decider = FaultDecider(seed, self.faults.max_consecutive)
         self.forbidden_paths = {"/" + path.strip("/") for path in forbidden_paths}
         self.data = Dataset(seed, sizes or Sizes(), now or datetime.now(UTC), history_days)
-        self.request_log: list[RequestLogEntry] = []
-        self.base_url = ""
-        self._seen: dict[str, int] = {}  # request key -> times seen
-        self._streak: dict[str, int] = {}  # request key -> faults in a row
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._connections: set[socket.socket] = set()
+        for stream, records in (additions or {}).items():
+            self.data.added[stream].extend((int(instant), record) for instant, record in records)
+        self._rendered: dict[str, list[bytes]] = {}
+        self._key_lock = threading.Lock()
         self._key_uses_left: int | None = None  # None: the key is never revoked
 
-    # lifecycle
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        server = _Server((host, port), handler)
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True, name="listrak-emulator").start()
-        self._server = server
-        self.base_url = f"http://{host}:{server.server_address[1]}{BASE_PATH}"
-        return self.base_url
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:  # keep-alive connections would otherwise still be served
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def __enter__(self) -> Emulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # what tests read
-    def clear_log(self) -> None:
-        with self._lock:
-            self.request_log.clear()
-
     def add_records(self, stream: str, count: int) -> list[dict[str, Any]]:
         return self.data.add(stream, count)
+
+    def additions(self) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """Records added so far per windowed stream, as (instant in epoch microseconds, record): JSON-ready."""
+        return {stream: list(added) for stream, added in self.data.added.items()}
 
     def api_records(self, stream: str) -> Iterator[dict[str, Any]]:
         """Every record as served, in the contract's order (lazily: a million events cost no memory)."""
@@ -884,12 +923,12 @@ class Emulator:
     # rules
     def revoke_key_after(self, requests: int) -> None:
         """The key works for the next `requests` authenticated requests, then every request gets 401."""
-        with self._lock:
+        with self._key_lock:
             self._key_uses_left = requests
 
     def authorize(self, path: str, header: str | None) -> None:
         _authenticate(header, self.api_key, self.account_id)
-        with self._lock:
+        with self._key_lock:
             if self._key_uses_left is not None:
                 if self._key_uses_left <= 0:
                     raise ApiError(401, "ERROR_UNAUTHORIZED", "The API key was revoked.")
@@ -899,14 +938,8 @@ class Emulator:
 
     def decide_fault(self, key: str) -> tuple[str | None, int]:
         """(fault or None, how many times this request was seen before); at most max_consecutive in a row."""
-        with self._lock:
-            n = self._seen.get(key, 0)
-            self._seen[key] = n + 1
-            fault = None
-            if self._streak.get(key, 0) < self.faults.max_consecutive:
-                fault = _choose_fault(self.faults, _fault_draw(self.seed, key, n))
-            self._streak[key] = self._streak.get(key, 0) + 1 if fault else 0
-        return fault, n
+        self.fault_decider.max_consecutive = self.faults.max_consecutive
+        return self.fault_decider.decide(key, _fault_rates(self.faults))
 
     def respond(self, path: str, query: dict[str, str]) -> dict[str, Any]:
         """The body of a successful GET of `path` (without the base path), or ApiError."""
@@ -922,102 +955,25 @@ class Emulator:
             return self.data.webhook_events()
         raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at {BASE_PATH}/{resource}.")
 
-    def _log(self, entry: RequestLogEntry) -> None:
-        with self._lock:
-            self.request_log.append(entry)
+    def render(self, path: str, query: dict[str, str]) -> RenderedPage:
+        """The serialized body of a successful GET of `path`, from pre-serialized records where there are some."""
+        resource = path.strip("/")
+        rendered = self._rendered.get(resource)
+        if rendered is not None and len(rendered) == self.data.count(resource):
+            return _prerendered_page(self.data, resource, query, rendered)
+        body = self.respond(path, query)
+        return RenderedPage(JSON_ENCODER.encode(body).encode(), _records_in(resource, body))
 
+    def prerender(self, streams: Sequence[str] = ("events",)) -> None:
+        """Serializes every record of these windowed streams once; pages are then joined from those bytes.
 
-# ---------------------------------------------------------------- HTTP
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # json.dumps(ensure_ascii=False), ~8% faster
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: Emulator
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.emulator._lock:
-            self.emulator._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.emulator._lock:
-            self.emulator._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        emulator = self.emulator
-        url = urlsplit(self.path)
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        path = _relative_path(url.path)
-        header = self.headers.get("Authorization")
-        entry = RequestLogEntry(time.monotonic(), time.time(), "GET", path or url.path, query, 0)
-        entry.auth_scheme = _auth_scheme(header)
-        if emulator.faults.latency_ms:
-            time.sleep(emulator.faults.latency_ms / 1000)
-        entry.fault, n = emulator.decide_fault(_request_key(path or url.path, query))
-        if entry.fault == "drop":
-            emulator._log(entry)
-            self._drop()
-            return
-        if entry.fault == "slow":
-            time.sleep(emulator.faults.slow_seconds)
-        headers: dict[str, str] = {}
-        try:
-            if entry.fault in ("429", "5xx"):
-                raise _fault_error(emulator, entry.fault, path or url.path, n, headers)
-            if path is None:
-                raise ApiError(404, "ERROR_NOT_FOUND", f"No resource at {url.path}; the API is under {BASE_PATH}.")
-            emulator.authorize(path, header)
-            status, body = 200, emulator.respond(path, query)
-        except ApiError as error:
-            status, body = error.status, error.body()
-        entry.status, entry.retry_after = status, headers.get("Retry-After")
-        emulator._log(entry)
-        self._send(status, body, headers)
-
-    def _not_allowed(self) -> None:
-        path = urlsplit(self.path).path
-        entry = RequestLogEntry(time.monotonic(), time.time(), self.command, path, {}, 405)
-        entry.auth_scheme = _auth_scheme(self.headers.get("Authorization"))
-        self.emulator._log(entry)
-        self.close_connection = True  # any request body is left unread
-        error = ApiError(405, "ERROR_METHOD_NOT_ALLOWED", f"{self.command} is not supported; the API is read-only.")
-        self._send(405, error.body(), {"Allow": "GET", "Connection": "close"})
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815 - http.server's naming
-
-    def _drop(self) -> None:
-        """Closes the connection without writing a byte."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        """Status line, headers and body in one write: split writes stall keep-alive clients (Nagle)."""
-        payload = _JSON.encode(body).encode()
-        head = [
-            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
-            "Content-Type: application/json; charset=utf-8",
-            f"Content-Length: {len(payload)}",
-        ]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        try:
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-        except OSError:  # the client went away (it timed out on a slow answer, say)
-            self.close_connection = True
+        Records added later make a stream's pages built record by record again, until the next prerender.
+        """
+        for stream in streams:
+            if stream not in WINDOWED:
+                raise ValueError(f"only {', '.join(WINDOWED)} can be prerendered, not {stream!r}")
+            records = (self.data.record(stream, index) for index in range(self.data.count(stream)))
+            self._rendered[stream] = [JSON_ENCODER.encode(record).encode() for record in records]
 
 
 # ---------------------------------------------------------------- command line

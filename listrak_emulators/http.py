@@ -1,0 +1,221 @@
+"""The HTTP plumbing the Listrak API emulators share.
+
+- `LoopbackService`: an emulator's lifecycle (`start()`/`stop()`/`with`) and request log. `stop()`
+  closes the listening socket *and* every kept-alive connection, so a stopped emulator really stops
+  answering.
+- `KeepAliveHandler`: HTTP/1.1 keep-alive with `TCP_NODELAY`, every response (status line, headers,
+  body) written in one `write` (split writes stall keep-alive clients on Nagle's algorithm), a
+  dropped connection that writes no byte, and an added latency.
+- `RequestLogEntry`: one request as the emulator saw it.
+- `FaultDecider`: whether a request gets a fault, decided by (seed, request key, how many times that
+  key was seen), so the same requests meet the same faults in any thread order; one key never faults
+  more than `max_consecutive` times in a row.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # json.dumps(ensure_ascii=False), faster
+
+
+def stable_hash(*parts: object) -> int:
+    """A 64-bit integer from the parts' text, the same in every process (unlike `hash()`)."""
+    text = "/".join(str(part) for part in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+@dataclass
+class RequestLogEntry:
+    """One request as the emulator saw it; credentials are never logged, tokens only where noted."""
+
+    time: float  # time.monotonic() when the request arrived
+    wall_time: float  # time.time() when the request arrived
+    method: str
+    path: str  # without the emulator's base path where it has one, e.g. "/events"
+    query: dict[str, str]  # decoded query parameters
+    status: int  # 0 for a dropped connection
+    fault: str | None = None  # the fault injected, e.g. "429", "5xx", "slow", "drop"
+    retry_after: str | None = None  # the Retry-After header sent
+    auth_scheme: str | None = None  # "Bearer", "Basic" or None
+    token: str | None = None  # the bearer token presented (OAuth2 access tokens only)
+    raw_query: str = ""  # the query string exactly as sent, percent-encoding included
+    records: int = 0  # records in the response body
+    answered: float | None = None  # time.monotonic() when the response was ready to send; None: none was
+
+
+class FaultDecider:
+    """Deterministic per-request faults with a bounded streak (thread-safe)."""
+
+    def __init__(self, seed: int, max_consecutive: int) -> None:
+        self.seed, self.max_consecutive = seed, max_consecutive
+        self._seen: dict[str, int] = {}  # request key -> times seen
+        self._streak: dict[str, int] = {}  # request key -> faults in a row
+        self._lock = threading.Lock()
+
+    def draw(self, key: str, n: int) -> int:
+        """A 64-bit number fixed by (seed, request key, how many times that key was seen before)."""
+        return stable_hash("fault", self.seed, key, n)
+
+    def decide(self, key: str, rates: Sequence[tuple[str, float]]) -> tuple[str | None, int]:
+        """(fault name or None, times the key was seen before): each fault with its rate, in order."""
+        with self._lock:
+            n = self._seen.get(key, 0)
+            self._seen[key] = n + 1
+            fault = None
+            if self._streak.get(key, 0) < self.max_consecutive:
+                fault = pick_by_rate(self.draw(key, n), rates)
+            self._streak[key] = self._streak.get(key, 0) + 1 if fault else 0
+        return fault, n
+
+
+def pick_by_rate(draw: int, rates: Sequence[tuple[str, float]]) -> str | None:
+    """The name whose share of [0, 1) a 64-bit draw falls in, or None past the last one."""
+    point = (draw >> 11) / (1 << 53)  # uniform in [0, 1)
+    for name, rate in rates:
+        if point < rate:
+            return name
+        point -= rate
+    return None
+
+
+class _TrackingServer(ThreadingHTTPServer):
+    """A threading server that knows its open connections and the service it serves."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type[KeepAliveHandler], service: LoopbackService) -> None:
+        super().__init__(address, handler)
+        self.service = service
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            connections, self.connections = list(self.connections), set()
+        for connection in connections:  # keep-alive connections would otherwise still be served
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """Keep-alive, TCP_NODELAY, single-write responses; `self.service` is the emulator being served."""
+
+    protocol_version = "HTTP/1.1"
+    server: _TrackingServer
+
+    @property
+    def service(self) -> Any:
+        return self.server.service
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def delay(self, milliseconds: float) -> None:
+        if milliseconds:
+            time.sleep(milliseconds / 1000)
+
+    def drop(self) -> None:
+        """Closes the connection without writing a byte."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_payload(status, JSON_ENCODER.encode(body).encode(), headers)
+
+    def send_payload(
+        self, status: int, payload: bytes, headers: dict[str, str] | None = None, content_type: str = JSON_CONTENT_TYPE
+    ) -> None:
+        """Status line, headers and body in one write."""
+        head = [
+            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(payload)}",
+        ]
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if (headers or {}).get("Connection") == "close":
+            self.close_connection = True
+        try:
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        except OSError:  # the client went away (it timed out on a slow answer, say)
+            self.close_connection = True
+
+
+class LoopbackService:
+    """Start, stop and request log of an emulator whose requests `handler_class` answers."""
+
+    handler_class: type[KeepAliveHandler]
+    base_path = ""
+    thread_name = "listrak-emulator"
+
+    def __init__(self) -> None:
+        self.request_log: list[RequestLogEntry] = []
+        self.origin = ""  # http://host:port once started
+        self.base_url = ""  # origin + base_path once started
+        self._log_lock = threading.Lock()
+        self._server: _TrackingServer | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listens on (host, port; 0 = any free port) and returns the base URL."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        server = _TrackingServer((host, port), self.handler_class, self)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True, name=self.thread_name).start()
+        self._server = server
+        self.origin = f"http://{host}:{server.server_address[1]}"
+        self.base_url = self.origin + self.base_path
+        return self.base_url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def clear_log(self) -> None:
+        with self._log_lock:
+            self.request_log.clear()
+
+    def log(self, entry: RequestLogEntry) -> None:
+        with self._log_lock:
+            self.request_log.append(entry)
+
+
+def new_log_entry(handler: KeepAliveHandler, path: str, query: dict[str, str], raw_query: str) -> RequestLogEntry:
+    """A log entry stamped now for the request `handler` is answering (status 0 until answered)."""
+    return RequestLogEntry(time.monotonic(), time.time(), handler.command, path, query, 0, raw_query=raw_query)
