@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listrak_emulators.sdk_example import Emulator, Sizes
 from integration_tests.harness import ALL_STREAMS, Run, configured_catalog, run_connector
+from listrak_emulators.sdk_example import Emulator, Sizes
 
 SIZES = Sizes(contacts=300, campaigns=60, events=1500, custom_fields=5, interests=4, segments=3, sources=1100)
 KEYS = {"contacts": "contact_id", "campaigns": "campaign_id", "events": "event_id"}
