@@ -7,6 +7,7 @@
   body) written in one `write` (split writes stall keep-alive clients on Nagle's algorithm), a
   dropped connection that writes no byte, and an added latency.
 - `RequestLogEntry`: one request as the emulator saw it.
+- `retry_after_header`: the Retry-After a 429 fault sends, in seconds or as an HTTP-date.
 - `FaultDecider`: whether a request gets a fault, decided by (seed, request key, how many times that
   key was seen), so the same requests meet the same faults in any thread order; one key never faults
   more than `max_consecutive` times in a row.
@@ -24,6 +25,8 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -51,6 +54,7 @@ class RequestLogEntry:
     retry_after: str | None = None  # the Retry-After header sent
     auth_scheme: str | None = None  # "Bearer", "Basic" or None
     token: str | None = None  # the bearer token presented (OAuth2 access tokens only)
+    content_type: str | None = None  # the request's Content-Type, where it sent a body
     raw_query: str = ""  # the query string exactly as sent, percent-encoding included
     records: int = 0  # records in the response body
     answered: float | None = None  # time.monotonic() when the response was ready to send; None: none was
@@ -79,6 +83,30 @@ class FaultDecider:
                 fault = pick_by_rate(self.draw(key, n), rates)
             self._streak[key] = self._streak.get(key, 0) + 1 if fault else 0
         return fault, n
+
+
+RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "past")
+
+
+def retry_after_header(mode: str, seconds: int, n: int, now: datetime) -> str | None:
+    """The Retry-After header of the n-th 429 answer to one request (None: no header).
+
+    mixed: seconds, an HTTP-date, no header, in turn; far-future: a day away; past: an hour ago.
+    """
+    if mode == "mixed":
+        mode = ("seconds", "http-date", "absent")[n % 3]
+    if mode == "seconds":
+        return str(seconds)
+    if mode == "http-date":  # at least `seconds` away, though HTTP-dates have whole seconds
+        at = now + timedelta(seconds=seconds)
+        return format_datetime(at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0), usegmt=True)
+    if mode == "far-future":
+        return format_datetime(now + timedelta(days=1), usegmt=True)
+    if mode == "past":
+        return format_datetime(now - timedelta(hours=1), usegmt=True)
+    if mode == "absent":
+        return None
+    raise ValueError(f"retry_after must be one of {', '.join(RETRY_AFTER_MODES)}, not {mode!r}")
 
 
 def pick_by_rate(draw: int, rates: Sequence[tuple[str, float]]) -> str | None:

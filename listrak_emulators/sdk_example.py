@@ -30,16 +30,17 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from listrak_emulators.http import (
     JSON_ENCODER,
+    RETRY_AFTER_MODES,
     FaultDecider,
     KeepAliveHandler,
     LoopbackService,
     new_log_entry,
+    retry_after_header,
     stable_hash,
 )
 
@@ -139,7 +140,6 @@ class Faults:
     max_consecutive: int = 2  # one request URL never faults more than this many times in a row
 
 
-RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "past")
 
 
 @dataclass
@@ -750,29 +750,11 @@ def _fault_rates(faults: Faults) -> tuple[tuple[str, float], ...]:
     return (("429", faults.rate_429), ("5xx", faults.rate_5xx), ("drop", faults.rate_drop), ("slow", faults.rate_slow))
 
 
-def _retry_after(faults: Faults, n: int, now: datetime) -> str | None:
-    """The Retry-After header of the n-th 429 answer to one request (None: no header)."""
-    mode = faults.retry_after
-    if mode == "mixed":
-        mode = ("seconds", "http-date", "absent")[n % 3]
-    if mode == "seconds":
-        return str(faults.retry_after_seconds)
-    if mode == "http-date":  # at least retry_after_seconds away, though HTTP-dates have whole seconds
-        at = now + timedelta(seconds=faults.retry_after_seconds)
-        return format_datetime(at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0), usegmt=True)
-    if mode == "far-future":
-        return format_datetime(now + timedelta(days=1), usegmt=True)
-    if mode == "past":
-        return format_datetime(now - timedelta(hours=1), usegmt=True)
-    if mode == "absent":
-        return None
-    raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}, not {mode!r}")
-
-
 def _fault_error(emulator: Emulator, fault: str, path: str, n: int, headers: dict[str, str]) -> ApiError:
     """The error a 429 or 5xx fault answers with; a 429 may add Retry-After to `headers`."""
     if fault == "429":
-        retry_after = _retry_after(emulator.faults, n, datetime.now(UTC))
+        faults = emulator.faults
+        retry_after = retry_after_header(faults.retry_after, faults.retry_after_seconds, n, datetime.now(UTC))
         if retry_after is not None:
             headers["Retry-After"] = retry_after
         return ApiError(429, "ERROR_TOO_MANY_REQUESTS", "Too many requests; slow down.")
