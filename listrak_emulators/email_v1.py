@@ -174,7 +174,7 @@ class Integration:
     """
 
     client_id: str = "emu1ator0client0id01"
-    client_secret: str = "Emu+lator/Secret0123456789abcdefghijklmnopq="
+    client_secret: str = "Emu+lator/Secret0123456789abcdefghijklmnop="
     advertised_ttl: int = 3599
     actual_ttl: float | None = None
     revoke_previous_tokens: bool = False
@@ -921,7 +921,7 @@ class Account:
     def message_details(self, message: Message, segments: bool = True) -> dict[str, Any]:
         """MessageExtendedSegmentsApplied (with `segments`) or MessageExtended; one body is about 50 KB."""
         base, draws = self.message_record(message), _Draws(self.seed, "details", message.message_id)
-        paragraphs = 200 if message.plan.shape == "large" and message.index == 6 else 8
+        paragraphs = 210 if message.plan.shape == "large" and message.index == 6 else 8
         body = "".join(
             f"<p>Paragraph {n}: {draws.pick(WORDS)} offers — café ✓ {'x' * 200}</p>" for n in range(paragraphs)
         )
@@ -1400,7 +1400,7 @@ class Route:
         if len(segments) != len(self.template):
             return None
         pairs = list(zip(self.template, segments, strict=True))
-        if any(part != segment and not part.startswith("{") for part, segment in pairs):
+        if any(part != segment and not (part.startswith("{") and segment) for part, segment in pairs):
             return None
         return {part[1:-1]: segment for part, segment in pairs if part.startswith("{")}
 
