@@ -32,7 +32,6 @@ import hmac
 import json
 import re
 import secrets
-import signal
 import threading
 import time
 from collections import OrderedDict
@@ -44,12 +43,17 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from listrak_emulators.http import (
+    ApiError,
     FaultDecider,
     KeepAliveHandler,
     LoopbackService,
     RequestLogEntry,
+    command_line,
     new_log_entry,
+    parse_now,
+    request_key,
     retry_after_header,
+    serve_until_signal,
     stable_hash,
 )
 
@@ -254,17 +258,6 @@ class Faults:
 
     def token_rates(self) -> tuple[tuple[str, float], ...]:
         return (("token-500", self.token_rate_500), ("token-429", self.token_rate_429))
-
-
-class ApiError(Exception):
-    """An error answer of the data API: `{"status", "error", "message"}`."""
-
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
-
-    def body(self) -> dict[str, Any]:
-        return {"status": self.status, "error": self.error, "message": self.message}
 
 
 def _invalid(name: str) -> ApiError:
@@ -1390,7 +1383,7 @@ class Route:
     parameters: frozenset[str]
     areas: frozenset[str]
     envelope: str  # collection, paged, resource, saved_audience (paged, no parameters), ip_pool
-    serve: str  # the emulator's `_serve_<name>` that answers it
+    serve: str  # the emulator's `_serve_<name>` that answers it, else the Account method of the list
 
     @property
     def id_names(self) -> list[str]:
@@ -1417,7 +1410,7 @@ CONTACT_PARAMETERS = (
 )
 ROUTES = (  # from the Swagger document: paths, query parameters, security scopes; Contact needs Contact (strict)
     _route("List", "collection", "lists"),
-    _route("List/{listId}", "resource", "list"),
+    _route("List/{listId}", "resource", "list_record"),
     _route("List/{listId}/Campaign", "collection", "campaigns", "List Message"),
     _route("List/{listId}/Contact", "paged", "contacts", "Contact", CONTACT_PARAMETERS),
     _route("List/{listId}/SegmentationFieldGroup", "collection", "field_groups", "List Segmentation"),
@@ -1704,28 +1697,16 @@ class EmailV1Emulator(LoopbackService):
         on_token_path = url.path == TOKEN_PATH
         self.fault_decider.max_consecutive = self.faults.max_consecutive
         rates = self.faults.token_rates() if on_token_path else self.faults.data_rates()
-        key = f"{handler.command} {url.path}?{'&'.join(f'{k}={v}' for k, v in sorted(query.items()))}"
-        entry.fault, n = self.fault_decider.decide(key, rates)
-        if entry.fault == "drop":
-            self.log(entry)
-            handler.drop()
+        entry.fault, n = self.fault_decider.decide(f"{handler.command} {request_key(url.path, query)}", rates)
+        if handler.act_out_transport_fault(entry, self.faults.slow_seconds):
             return
-        if entry.fault == "slow":
-            handler.delay(self.faults.slow_seconds * 1000)
         if entry.fault not in (None, "slow"):
             answer = fault_answer(entry.fault, self.faults, n)
         elif on_token_path:
             answer = self._token_answer(handler, entry, body)
         else:
             answer = self._data_answer(handler.command, url.path, query, entry.token)
-        entry.status, entry.records, entry.retry_after = (
-            answer.status,
-            answer.records,
-            answer.headers.get("Retry-After"),
-        )
-        entry.answered = time.monotonic()
-        self.log(entry)  # before the answer: a client that got it finds it in the log
-        handler.send_payload(answer.status, answer.body, answer.headers, answer.content_type)
+        handler.answer_and_log(entry, answer.status, answer.body, answer.headers, answer.content_type, answer.records)
 
     # the token endpoint
     def _token_answer(self, handler: _Handler, entry: RequestLogEntry, body: bytes) -> Answer:
@@ -1798,7 +1779,8 @@ class EmailV1Emulator(LoopbackService):
             raise _unauthorized()
 
     def _respond(self, call: Call) -> Answer:
-        served = getattr(self, f"_serve_{call.route.serve}")(call)
+        serve = getattr(self, f"_serve_{call.route.serve}", None)
+        served = serve(call) if serve else getattr(self.account, call.route.serve)(self._plan(call))
         envelope = call.route.envelope
         if envelope == "paged":
             count = call.query.get("count")
@@ -1864,30 +1846,12 @@ class EmailV1Emulator(LoopbackService):
     def _serve_lists(self, call: Call) -> list[dict[str, Any]]:
         return [self.account.list_record(plan) for plan in self.account.listed_plans()]
 
-    def _serve_list(self, call: Call) -> dict[str, Any]:
-        return self.account.list_record(self._plan(call))
-
-    def _serve_campaigns(self, call: Call) -> list[dict[str, Any]]:
-        return self.account.campaigns(self._plan(call))
-
-    def _serve_field_groups(self, call: Call) -> list[dict[str, Any]]:
-        return self.account.field_groups(self._plan(call))
-
     def _serve_fields(self, call: Call) -> list[dict[str, Any]]:
         plan = self._plan(call)
         group = call.ids["segmentationFieldGroupId"] - self.account.group_id(plan, 0)
         if not 0 <= group < len(plan.fields_per_group):
             raise call.not_located()
         return self.account.fields(plan, group)
-
-    def _serve_saved_audiences(self, call: Call) -> list[dict[str, Any]]:
-        return self.account.saved_audiences(self._plan(call))
-
-    def _serve_events(self, call: Call) -> list[dict[str, Any]]:
-        return self.account.events(self._plan(call))
-
-    def _serve_event_groups(self, call: Call) -> list[dict[str, Any]]:
-        return self.account.event_groups(self._plan(call))
 
     def _serve_ip_pools(self, call: Call) -> list[dict[str, Any]]:
         return [{"ipPoolId": 1, "ipPoolDescription": "Shared pool"}, {"ipPoolId": 2, "ipPoolDescription": "Dedicated"}]
@@ -2201,6 +2165,16 @@ class SendWindow:
         return (self.since is None or moment >= self.since) and (self.before is None or moment <= self.before)
 
 
+LIST_METADATA = {  # stream -> the Account method that gives a list's records
+    "campaigns": "campaigns",
+    "segmentation_field_groups": "field_groups",
+    "segmentation_fields": "fields",
+    "saved_audiences": "saved_audiences",
+    "events": "events",
+    "event_groups": "event_groups",
+}
+
+
 def output(record: dict[str, Any], **parents: Any) -> dict[str, Any]:
     """One output record: datetimes as `to_utc` gives them (the sentinel as null), parent fields added."""
     converted = {name: to_utc(value) if name in DATETIME_FIELDS else value for name, value in record.items()}
@@ -2250,6 +2224,8 @@ class ExpectedOutput:
     def records(self, stream: str) -> list[dict[str, Any]]:
         if stream not in STREAMS:
             raise ValueError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
+        if stream in LIST_METADATA:
+            return list(self._per_list(getattr(self.account, LIST_METADATA[stream])))
         return list(getattr(self, f"_{stream}")())
 
     # what the sync reads
@@ -2287,24 +2263,6 @@ class ExpectedOutput:
 
     def _per_list(self, records: Callable[[ListPlan], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
         return (output(record, listId=plan.list_id) for plan in self.plans() for record in records(plan))
-
-    def _campaigns(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.campaigns)
-
-    def _segmentation_field_groups(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.field_groups)
-
-    def _segmentation_fields(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.fields)
-
-    def _saved_audiences(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.saved_audiences)
-
-    def _events(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.events)
-
-    def _event_groups(self) -> Iterator[dict[str, Any]]:
-        return self._per_list(self.account.event_groups)
 
     def _contacts(self) -> Iterator[dict[str, Any]]:
         for plan in self.plans():
@@ -2399,6 +2357,16 @@ class ExpectedOutput:
                 )
 
 
+ONE_REQUEST_PER_LIST = (
+    "campaigns",
+    "segmentation_field_groups",
+    "events",
+    "event_groups",
+    "conversations",
+    "transactional_messages",
+)
+
+
 class RequestModel:
     """Data requests one sync needs per stream (contract §3.6), for the engagement window of the oracle:
 
@@ -2422,110 +2390,107 @@ class RequestModel:
         )
 
     def requests(self, stream: str) -> int:
-        account, oracle = self.account, self.oracle
-        per_list = {
-            "lists": lambda: 1,
-            "campaigns": lambda: self.per_listed(lambda plan: 1),
-            "segmentation_field_groups": lambda: self.per_listed(lambda plan: 1),
-            "events": lambda: self.per_listed(lambda plan: 1),
-            "event_groups": lambda: self.per_listed(lambda plan: 1),
-            "conversations": lambda: self.per_listed(lambda plan: 1),
-            "transactional_messages": lambda: self.per_listed(lambda plan: 1),
-            "segmentation_fields": lambda: sum(len(plan.fields_per_group) for plan in oracle.plans()),
-            "saved_audiences": lambda: self.per_listed(
-                lambda plan: pages_needed(plan.saved_audiences, self.paging.saved_audience_page_size, Paging())
-            ),
-            "contacts": lambda: (
-                2 * self.per_listed(lambda plan: 0)
-                + sum(
-                    self.pages(self._contacts_in(plan, state))
-                    for plan in oracle.plans()
-                    for state in ("Subscribed", "Unsubscribed")
-                )
-            ),
-            "messages": lambda: self.per_listed(lambda plan: self.pages(len(oracle.messages(plan)))),
-            "message_details": lambda: sum(1 for _ in oracle.all_messages()),
-            "message_summary": lambda: sum(1 for _ in oracle.all_messages()),
-            "message_links": lambda: sum(self.pages(m.links) for m in oracle.all_messages()),
-            "message_link_clickers": lambda: sum(
-                self.pages(len(clicks)) for m in oracle.all_messages() for clicks in account.engagement(m).clicks
-            ),
-            "message_activity": lambda: sum(self.pages(account.row_count(m)) for m in oracle.all_messages()),
-            "conversation_summary": lambda: sum(len(account.conversation_ids(plan)) for plan in oracle.plans()),
-            "conversation_messages": lambda: sum(
-                self.pages(len(account.conversation_messages(plan, c, oracle.previous)))
-                for plan in oracle.plans()
-                for c in account.conversation_ids(plan)
-            ),
-            "conversation_message_summary": lambda: sum(1 for _ in oracle.conversation_streams()),
-            "conversation_message_activity": lambda: sum(
-                self.pages(len(oracle.rows_in_window(stream))) for _, _, stream in oracle.conversation_streams()
-            ),
-            "transactional_message_activity": lambda: sum(
-                self.pages(len(oracle.rows_in_window(stream)))
-                for plan in oracle.plans()
-                for stream in account.transactional_streams(plan)
-            ),
-        }
-        if stream not in per_list:
+        if stream not in STREAMS:
             raise ValueError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
-        return per_list[stream]()
+        if stream == "lists":
+            return 1
+        if stream in ONE_REQUEST_PER_LIST:
+            return self.per_listed(lambda plan: 1)
+        if stream in ("message_details", "message_summary"):
+            return sum(1 for _ in self.oracle.all_messages())
+        return int(getattr(self, f"_{stream}")())
+
+    def _segmentation_fields(self) -> int:
+        return sum(len(plan.fields_per_group) for plan in self.oracle.plans())
+
+    def _saved_audiences(self) -> int:
+        page_size = self.paging.saved_audience_page_size
+        return self.per_listed(lambda plan: pages_needed(plan.saved_audiences, page_size, Paging()))
+
+    def _contacts(self) -> int:
+        """Both subscription states of every list."""
+        failing = 2 * self.per_listed(lambda plan: 0)
+        return failing + sum(
+            self.pages(self._contacts_in(plan, state))
+            for plan in self.oracle.plans()
+            for state in ("Subscribed", "Unsubscribed")
+        )
 
     def _contacts_in(self, plan: ListPlan, state: str) -> int:
-        return sum(
-            1
-            for index in range(self.account.contact_count(plan))
-            if self.account.contact_state(plan, index).state == state
+        states = (self.account.contact_state(plan, index).state for index in range(self.account.contact_count(plan)))
+        return sum(1 for found in states if found == state)
+
+    def _messages(self) -> int:
+        return self.per_listed(lambda plan: self.pages(len(self.oracle.messages(plan))))
+
+    def _message_links(self) -> int:
+        return sum(self.pages(message.links) for message in self.oracle.all_messages())
+
+    def _message_link_clickers(self) -> int:
+        engagements = (self.account.engagement(message) for message in self.oracle.all_messages())
+        return sum(self.pages(len(clicks)) for engagement in engagements for clicks in engagement.clicks)
+
+    def _message_activity(self) -> int:
+        return sum(self.pages(self.account.row_count(message)) for message in self.oracle.all_messages())
+
+    def _conversation_summary(self) -> int:
+        return sum(len(self.account.conversation_ids(plan)) for plan in self.oracle.plans())
+
+    def _conversation_messages(self) -> int:
+        """One walk per conversation, of its current (and, when read, previous) message versions."""
+        listed = (
+            self.account.conversation_messages(plan, conversation, self.oracle.previous)
+            for plan in self.oracle.plans()
+            for conversation in self.account.conversation_ids(plan)
         )
+        return sum(self.pages(len(versions)) for versions in listed)
+
+    def _conversation_message_summary(self) -> int:
+        return sum(1 for _ in self.oracle.conversation_streams())
+
+    def _conversation_message_activity(self) -> int:
+        return sum(self.pages(len(self.oracle.rows_in_window(s))) for _, _, s in self.oracle.conversation_streams())
+
+    def _transactional_message_activity(self) -> int:
+        streams = (s for plan in self.oracle.plans() for s in self.account.transactional_streams(plan))
+        return sum(self.pages(len(self.oracle.rows_in_window(stream))) for stream in streams)
 
 
 # ---------------------------------------------------------------- command line
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Serve the Listrak Email API v1 (and its token endpoint) on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766, help="0: any free port")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = command_line("Serve the Listrak Email API v1 and its token endpoint on loopback.", port=8766)
     for name, default in vars(Sizes()).items():
         if isinstance(default, int) and not isinstance(default, bool):
             parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default, help=f"default {default}")
     parser.add_argument("--links-per-message", type=int, default=None, help="default: 5 to 20, drawn per message")
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="split evenly over 429, 500, 502, 503, HTML-200 and dropped connections",
-    )
     parser.add_argument("--retry-after", choices=RETRY_AFTER_MODES, default="absent")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--client-id", default=Integration.client_id)
     parser.add_argument("--client-secret", default=Integration.client_secret)
-    parser.add_argument("--now", help="the emulator's clock, ISO-8601 with an offset (default: now)")
     return parser
 
 
 def emulator_from_arguments(args: argparse.Namespace) -> EmailV1Emulator:
+    """--fault-rate is split evenly over 429, 500, 502, 503, HTML-200 and dropped connections."""
     sizes = Sizes(**{name: getattr(args, name) for name in vars(Sizes()) if hasattr(args, name)})
     faults = Faults.at_rate(args.fault_rate, latency_ms=args.latency_ms, retry_after=args.retry_after)
-    now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
     integration = Integration(client_id=args.client_id, client_secret=args.client_secret)
-    return EmailV1Emulator(args.seed, now, sizes, integration, faults=faults)
+    return EmailV1Emulator(args.seed, parse_now(args.now), sizes, integration, faults=faults)
 
 
 def main(argv: list[str] | None = None) -> int:
-    emulator = emulator_from_arguments(_parser().parse_args(argv))
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    print(f"listening on {emulator.start(_parser().parse_args(argv).host, _parser().parse_args(argv).port)}")
-    print(f"token url {emulator.token_url}")
-    print(f"client id {emulator.client_id}")
-    print(f"client secret {emulator.client_secret}", flush=True)
-    while not stopped.wait(0.5):
-        pass
-    emulator.stop()
-    return 0
+    args = _parser().parse_args(argv)
+    emulator = emulator_from_arguments(args)
+
+    def details() -> list[str]:
+        return [
+            f"token url {emulator.token_url}",
+            f"client id {emulator.client_id}",
+            f"client secret {emulator.client_secret}",
+        ]
+
+    return serve_until_signal(emulator, args.host, args.port, details)
 
 
 if __name__ == "__main__":
