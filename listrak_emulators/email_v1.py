@@ -9,8 +9,9 @@ connectors get `token_url` and `base_url`. What it does, in the order of this mo
 - Eastern time: every datetime is naive America/New_York wall time with 0, 1, 2, 3 or 7 fraction
   digits (trailing zeros trimmed), the sentinel `0001-01-01T00:00:00` where the API uses it;
   `to_utc` is the conversion a connector must apply (fold 0 for ambiguous and missing times);
-- the account: every record is a pure function of (seed, list, index) plus small overlays that the
-  mutations (`advance`, `subscribe`, `engage`, ...) write, so millions of activity rows cost no memory;
+- the account: every record is a pure function of the knobs and its place (list, index), plus small
+  overlays that the mutations (`advance`, `subscribe`, `engage`, ...) write, so millions of activity
+  rows cost no memory;
 - the rules: routing on canonical paths, Bearer tokens and API areas, strict query parameters,
   opaque HMAC-signed cursors, date filters, envelopes;
 - faults, deterministic per request: 429, 500, IIS 502/503 pages, 200 with an HTML body, dropped
@@ -87,29 +88,6 @@ DATETIME_FIELDS = frozenset(
     }
 )
 EXTRA_FIELD = {"newFieldFrom2027": "x"}  # an unknown field, on a few records
-STREAMS = (
-    "lists",
-    "campaigns",
-    "contacts",
-    "segmentation_field_groups",
-    "segmentation_fields",
-    "saved_audiences",
-    "events",
-    "event_groups",
-    "messages",
-    "message_details",
-    "message_summary",
-    "message_links",
-    "message_link_clickers",
-    "message_activity",
-    "conversations",
-    "conversation_summary",
-    "conversation_messages",
-    "conversation_message_summary",
-    "conversation_message_activity",
-    "transactional_messages",
-    "transactional_message_activity",
-)
 PRIMARY_KEYS = {  # contract §3.1
     "lists": ("listId",),
     "campaigns": ("listId", "campaignId"),
@@ -133,6 +111,7 @@ PRIMARY_KEYS = {  # contract §3.1
     "transactional_messages": ("listId", "transactionalMessageId"),
     "transactional_message_activity": ("listId", "transactionalMessageId", "emailAddress", "sendDate"),
 }
+STREAMS = tuple(PRIMARY_KEYS)  # the connector's v1 streams, in the contract's order
 
 # ---------------------------------------------------------------- knobs
 
@@ -870,9 +849,8 @@ class Account:
         """Spread over the history, the last twelfth scheduled after the anchor; on a large list with 10 or
         more messages, #1 and #2 at 01:30 on fall-back day (both folds), #3 and #4 either side of the
         spring-forward gap, #5 without a send date."""
-        special = self._special_send_date(plan, index)
-        if special is not False:
-            return special  # type: ignore[return-value]
+        if self._has_special_send_date(plan, index):
+            return self._special_send_date(index)
         draws = _Draws(self.seed, "send", plan.index, index)
         scheduled = plan.messages // 12 if plan.messages >= 8 else 0
         if plan.messages - scheduled <= index < plan.messages:
@@ -882,14 +860,18 @@ class Account:
             return draws.stamp(self.history_start + (self.anchor - self.history_start) // (2 + index - plan.messages))
         return draws.stamp(self.history_start + index * span + draws.below(max(1, span // TICKS)) * TICKS)
 
-    def _special_send_date(self, plan: ListPlan, index: int) -> int | None | bool:
-        """The daylight-saving and null send dates, or False for an ordinary message."""
-        if plan.shape != "large" or plan.messages < 10 or index not in (1, 2, 3, 4, 5):
-            return False
+    def _special_send_date(self, index: int) -> int | None:
         if index == 5:
             return None
         instants = self.fall_back if index in (1, 2) else self.spring_forward
-        return False if instants is None else instants[(index - 1) % 2]
+        assert instants is not None
+        return instants[(index - 1) % 2]
+
+    def _has_special_send_date(self, plan: ListPlan, index: int) -> bool:
+        """Messages #1-#5 of a large list with 10 or more, when the history holds the transition."""
+        if plan.shape != "large" or plan.messages < 10 or index not in (1, 2, 3, 4, 5):
+            return False
+        return index == 5 or (self.fall_back if index in (1, 2) else self.spring_forward) is not None
 
     def is_sent(self, message: Message) -> bool:
         return message.send is not None and message.send <= self.now
@@ -911,8 +893,8 @@ class Account:
         }
         return record | EXTRA_FIELD if message.index == 7 else record
 
-    def message_details(self, message: Message, segments: bool = True) -> dict[str, Any]:
-        """MessageExtendedSegmentsApplied (with `segments`) or MessageExtended; one body is about 50 KB."""
+    def message_details(self, message: Message) -> dict[str, Any]:
+        """MessageExtendedSegmentsApplied; one message's bodyHtml is about 50 KB."""
         base, draws = self.message_record(message), _Draws(self.seed, "details", message.message_id)
         paragraphs = 210 if message.plan.shape == "large" and message.index == 6 else 8
         body = "".join(
@@ -936,12 +918,11 @@ class Account:
             "googleAnalyticsCampaignContent": None,
             "replyEmail": "reply@example.com",
             "savedAudienceId": 0 if draws.chance(0.5) else 9_000_000_000 + message.plan.index * 1000,
-        }
-        if segments:
-            details["segmentsApplied"] = {
+            "segmentsApplied": {
                 "includedSegments": [f"Segment {draws.pick(WORDS)}"],
                 "excludedSegments": [] if draws.chance(0.5) else ["Bounced last 90 days"],
-            }
+            },
+        }
         return details | {"subject": base["subject"], "toName": None if draws.chance(0.5) else "Valued customer"}
 
     def message_status(self, message: Message) -> dict[str, Any]:

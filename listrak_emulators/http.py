@@ -9,9 +9,9 @@
 - `RequestLogEntry`: one request as the emulator saw it; `ApiError`: an error answer with Listrak's
   `{"status", "error", "message"}` body.
 - `retry_after_header`: the Retry-After a 429 fault sends, in seconds or as an HTTP-date.
-- `FaultDecider`: whether a request gets a fault, decided by (seed, request key, how many times that
-  key was seen), so the same requests meet the same faults in any thread order; one key never faults
-  more than `max_consecutive` times in a row.
+- `FaultDecider`: whether a request gets a fault is a fixed function of the emulator's random-number
+  knob, the request key and how many times that key was seen, so the same requests meet the same
+  faults in any thread order; one key never faults more than `max_consecutive` times in a row.
 - `command_line` and `serve_until_signal`: what the emulators' `python -m` commands share.
 
 Standard library only.

@@ -6,8 +6,9 @@ cursor fields; the HAL collections /custom-fields, /interests, /segments and off
 
 Data plus rules in one module, each in its own small function:
 
-- the generator: every record is a pure function of (seed, stream, index), so a million events cost no
-  memory, and cursor instants never decrease with the index, so a time window is a binary search;
+- the generator: every record is a pure function of the knobs, its stream and its index, so a million
+  events cost no memory, and cursor instants never decrease with the index, so a time window is a
+  binary search;
 - the contract's rules: auth, page and offset paging, time windows, parameter errors, faults;
 - the expected output: what the connector must emit for each stream, computed here from the API
   records and the contract's mapping, independently of the connector.
