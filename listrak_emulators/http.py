@@ -6,24 +6,31 @@
 - `KeepAliveHandler`: HTTP/1.1 keep-alive with `TCP_NODELAY`, every response (status line, headers,
   body) written in one `write` (split writes stall keep-alive clients on Nagle's algorithm), a
   dropped connection that writes no byte, and an added latency.
-- `RequestLogEntry`: one request as the emulator saw it.
-- `FaultDecider`: whether a request gets a fault, decided by (seed, request key, how many times that
-  key was seen), so the same requests meet the same faults in any thread order; one key never faults
-  more than `max_consecutive` times in a row.
+- `RequestLogEntry`: one request as the emulator saw it; `ApiError`: an error answer with Listrak's
+  `{"status", "error", "message"}` body.
+- `retry_after_header`: the Retry-After a 429 fault sends, in seconds or as an HTTP-date.
+- `FaultDecider`: whether a request gets a fault is a fixed function of the emulator's random-number
+  knob, the request key and how many times that key was seen, so the same requests meet the same
+  faults in any thread order; one key never faults more than `max_consecutive` times in a row.
+- `command_line` and `serve_until_signal`: what the emulators' `python -m` commands share.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
+import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -51,9 +58,21 @@ class RequestLogEntry:
     retry_after: str | None = None  # the Retry-After header sent
     auth_scheme: str | None = None  # "Bearer", "Basic" or None
     token: str | None = None  # the bearer token presented (OAuth2 access tokens only)
+    content_type: str | None = None  # the request's Content-Type, where it sent a body
     raw_query: str = ""  # the query string exactly as sent, percent-encoding included
     records: int = 0  # records in the response body
     answered: float | None = None  # time.monotonic() when the response was ready to send; None: none was
+
+
+class ApiError(Exception):
+    """An error answer: `{"status": ..., "error": "ERROR_...", "message": ...}`."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def body(self) -> dict[str, Any]:
+        return {"status": self.status, "error": self.error, "message": self.message}
 
 
 class FaultDecider:
@@ -79,6 +98,30 @@ class FaultDecider:
                 fault = pick_by_rate(self.draw(key, n), rates)
             self._streak[key] = self._streak.get(key, 0) + 1 if fault else 0
         return fault, n
+
+
+RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "past")
+
+
+def retry_after_header(mode: str, seconds: int, n: int, now: datetime) -> str | None:
+    """The Retry-After header of the n-th 429 answer to one request (None: no header).
+
+    mixed: seconds, an HTTP-date, no header, in turn; far-future: a day away; past: an hour ago.
+    """
+    if mode == "mixed":
+        mode = ("seconds", "http-date", "absent")[n % 3]
+    if mode == "seconds":
+        return str(seconds)
+    if mode == "http-date":  # at least `seconds` away, though HTTP-dates have whole seconds
+        at = now + timedelta(seconds=seconds)
+        return format_datetime(at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0), usegmt=True)
+    if mode == "far-future":
+        return format_datetime(now + timedelta(days=1), usegmt=True)
+    if mode == "past":
+        return format_datetime(now - timedelta(hours=1), usegmt=True)
+    if mode == "absent":
+        return None
+    raise ValueError(f"retry_after must be one of {', '.join(RETRY_AFTER_MODES)}, not {mode!r}")
 
 
 def pick_by_rate(draw: int, rates: Sequence[tuple[str, float]]) -> str | None:
@@ -145,6 +188,32 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def act_out_transport_fault(self, entry: RequestLogEntry, slow_seconds: float) -> bool:
+        """A "drop" fault: logs the request and closes the connection (True: nothing more to send).
+        A "slow" fault: waits `slow_seconds` first (False: answer as usual)."""
+        if entry.fault == "drop":
+            self.service.log(entry)
+            self.drop()
+            return True
+        if entry.fault == "slow":
+            self.delay(slow_seconds * 1000)
+        return False
+
+    def answer_and_log(
+        self,
+        entry: RequestLogEntry,
+        status: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = JSON_CONTENT_TYPE,
+        records: int = 0,
+    ) -> None:
+        """Logs the request with its answer, then sends it: a client that got the answer finds it in the log."""
+        entry.status, entry.records, entry.retry_after = status, records, (headers or {}).get("Retry-After")
+        entry.answered = time.monotonic()
+        self.service.log(entry)
+        self.send_payload(status, payload, headers, content_type)
 
     def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.send_payload(status, JSON_ENCODER.encode(body).encode(), headers)
@@ -216,6 +285,44 @@ class LoopbackService:
             self.request_log.append(entry)
 
 
+def request_key(path: str, query: dict[str, str]) -> str:
+    """What identifies a request for the fault decision: its path and its sorted query."""
+    return path + "?" + "&".join(f"{name}={value}" for name, value in sorted(query.items()))
+
+
 def new_log_entry(handler: KeepAliveHandler, path: str, query: dict[str, str], raw_query: str) -> RequestLogEntry:
     """A log entry stamped now for the request `handler` is answering (status 0 until answered)."""
     return RequestLogEntry(time.monotonic(), time.time(), handler.command, path, query, 0, raw_query=raw_query)
+
+
+def command_line(description: str, port: int) -> argparse.ArgumentParser:
+    """The options every emulator command takes: --host, --port, --seed, --latency-ms, --fault-rate, --now."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port, help="0: any free port")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same data and faults")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered with a fault")
+    parser.add_argument("--now", help="the emulator's clock, ISO-8601 with an offset (default: now)")
+    return parser
+
+
+def parse_now(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def serve_until_signal(
+    service: LoopbackService, host: str, port: int, details: Callable[[], Iterable[str]] = tuple
+) -> int:
+    """Serves until SIGINT or SIGTERM; once listening, prints `listening on <base URL>` and `details()`."""
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    print(f"listening on {service.start(host, port)}")
+    for line in details():
+        print(line)
+    print(end="", flush=True)
+    while not stopped.wait(0.5):
+        pass
+    service.stop()
+    return 0

@@ -6,8 +6,9 @@ cursor fields; the HAL collections /custom-fields, /interests, /segments and off
 
 Data plus rules in one module, each in its own small function:
 
-- the generator: every record is a pure function of (seed, stream, index), so a million events cost no
-  memory, and cursor instants never decrease with the index, so a time window is a binary search;
+- the generator: every record is a pure function of the knobs, its stream and its index, so a million
+  events cost no memory, and cursor instants never decrease with the index, so a time window is a
+  binary search;
 - the contract's rules: auth, page and offset paging, time windows, parameter errors, faults;
 - the expected output: what the connector must emit for each stream, computed here from the API
   records and the contract's mapping, independently of the connector.
@@ -24,22 +25,26 @@ import base64
 import bisect
 import json
 import re
-import signal
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from listrak_emulators.http import (
     JSON_ENCODER,
+    RETRY_AFTER_MODES,
+    ApiError,
     FaultDecider,
     KeepAliveHandler,
     LoopbackService,
+    command_line,
     new_log_entry,
+    parse_now,
+    request_key,
+    retry_after_header,
+    serve_until_signal,
     stable_hash,
 )
 
@@ -139,24 +144,12 @@ class Faults:
     max_consecutive: int = 2  # one request URL never faults more than this many times in a row
 
 
-RETRY_AFTER_MODES = ("seconds", "http-date", "absent", "mixed", "far-future", "past")
-
-
 @dataclass
 class RenderedPage:
     """A response body already serialized, and how many records it holds."""
 
     body: bytes
     records: int
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
-
-    def body(self) -> dict[str, Any]:
-        return {"status": self.status, "error": self.error, "message": self.message}
 
 
 # ---------------------------------------------------------------- deterministic draws
@@ -539,7 +532,7 @@ class Dataset:
         high = count if end_us is None else bisect.bisect_left(indexes, end_us, key=instant)
         return range(low, max(low, high))
 
-    # the seed-003 collections
+    # the HAL collections and /webhook-events
     def hal_count(self, stream: str) -> int:
         return getattr(self.sizes, stream)
 
@@ -750,29 +743,11 @@ def _fault_rates(faults: Faults) -> tuple[tuple[str, float], ...]:
     return (("429", faults.rate_429), ("5xx", faults.rate_5xx), ("drop", faults.rate_drop), ("slow", faults.rate_slow))
 
 
-def _retry_after(faults: Faults, n: int, now: datetime) -> str | None:
-    """The Retry-After header of the n-th 429 answer to one request (None: no header)."""
-    mode = faults.retry_after
-    if mode == "mixed":
-        mode = ("seconds", "http-date", "absent")[n % 3]
-    if mode == "seconds":
-        return str(faults.retry_after_seconds)
-    if mode == "http-date":  # at least retry_after_seconds away, though HTTP-dates have whole seconds
-        at = now + timedelta(seconds=faults.retry_after_seconds)
-        return format_datetime(at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0), usegmt=True)
-    if mode == "far-future":
-        return format_datetime(now + timedelta(days=1), usegmt=True)
-    if mode == "past":
-        return format_datetime(now - timedelta(hours=1), usegmt=True)
-    if mode == "absent":
-        return None
-    raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}, not {mode!r}")
-
-
 def _fault_error(emulator: Emulator, fault: str, path: str, n: int, headers: dict[str, str]) -> ApiError:
     """The error a 429 or 5xx fault answers with; a 429 may add Retry-After to `headers`."""
     if fault == "429":
-        retry_after = _retry_after(emulator.faults, n, datetime.now(UTC))
+        faults = emulator.faults
+        retry_after = retry_after_header(faults.retry_after, faults.retry_after_seconds, n, datetime.now(UTC))
         if retry_after is not None:
             headers["Retry-After"] = retry_after
         return ApiError(429, "ERROR_TOO_MANY_REQUESTS", "Too many requests; slow down.")
@@ -785,10 +760,6 @@ def _relative_path(url_path: str) -> str | None:
     if url_path != BASE_PATH and not url_path.startswith(BASE_PATH + "/"):
         return None
     return "/" + url_path[len(BASE_PATH) :].strip("/")
-
-
-def _request_key(path: str, query: dict[str, str]) -> str:
-    return path + "?" + "&".join(f"{name}={value}" for name, value in sorted(query.items()))
 
 
 # ---------------------------------------------------------------- HTTP
@@ -806,13 +777,9 @@ class _Handler(KeepAliveHandler):
         entry = new_log_entry(self, path or url.path, query, url.query)
         entry.auth_scheme = _auth_scheme(header)
         self.delay(emulator.faults.latency_ms)
-        entry.fault, n = emulator.decide_fault(_request_key(path or url.path, query))
-        if entry.fault == "drop":
-            emulator.log(entry)
-            self.drop()
+        entry.fault, n = emulator.decide_fault(request_key(path or url.path, query))
+        if self.act_out_transport_fault(entry, emulator.faults.slow_seconds):
             return
-        if entry.fault == "slow":
-            self.delay(emulator.faults.slow_seconds * 1000)
         headers: dict[str, str] = {}
         try:
             if entry.fault in ("429", "5xx"):
@@ -823,19 +790,15 @@ class _Handler(KeepAliveHandler):
             status, page = 200, emulator.render(path, query)
         except ApiError as error:
             status, page = error.status, RenderedPage(JSON_ENCODER.encode(error.body()).encode(), 0)
-        entry.status, entry.retry_after, entry.records = status, headers.get("Retry-After"), page.records
-        entry.answered = time.monotonic()
-        emulator.log(entry)  # before the answer: a client that got it finds it in the log
-        self.send_payload(status, page.body, headers)
+        self.answer_and_log(entry, status, page.body, headers, records=page.records)
 
     def _not_allowed(self) -> None:
         url = urlsplit(self.path)
         entry = new_log_entry(self, url.path, {}, url.query)
-        entry.auth_scheme, entry.status = _auth_scheme(self.headers.get("Authorization")), 405
-        entry.answered = time.monotonic()
-        self.service.log(entry)
+        entry.auth_scheme = _auth_scheme(self.headers.get("Authorization"))
         error = ApiError(405, "ERROR_METHOD_NOT_ALLOWED", f"{self.command} is not supported; the API is read-only.")
-        self.send_json(405, error.body(), {"Allow": "GET", "Connection": "close"})  # any request body is unread
+        body = JSON_ENCODER.encode(error.body()).encode()
+        self.answer_and_log(entry, 405, body, {"Allow": "GET", "Connection": "close"})  # any request body is unread
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815 - http.server's naming
 
@@ -980,43 +943,29 @@ class Emulator(LoopbackService):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Serve the Listrak seed contract on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
-    parser.add_argument("--seed", type=int, default=0)
+    description = "Serve the REST contract of the Fivetran Connector SDK's Listrak example on loopback."
+    parser = command_line(description, port=8765)
     for name, default in vars(Sizes()).items():
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=default, help=f"records (default {default})"
         )
     parser.add_argument("--history-days", type=int, default=80)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument(
-        "--fault-rate", type=float, default=0.0, help="split evenly over 429, 5xx and dropped connections"
-    )
     parser.add_argument("--retry-after", choices=RETRY_AFTER_MODES, default="mixed")
     parser.add_argument("--api-key", default="emulator-key-0123456789")
     parser.add_argument("--account-id", default="emulator-account")
-    parser.add_argument("--now", help="the emulator's clock, ISO-8601 with an offset (default: now)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """--fault-rate is split evenly over 429, 5xx and dropped connections."""
     args = _parser().parse_args(argv)
     sizes = Sizes(**{name: getattr(args, name) for name in vars(Sizes())})
     share = args.fault_rate / 3
     faults = Faults(
         rate_429=share, rate_5xx=share, rate_drop=share, latency_ms=args.latency_ms, retry_after=args.retry_after
     )
-    now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
-    emulator = Emulator(args.seed, sizes, faults, args.api_key, args.account_id, args.history_days, now)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    print(f"listening on {emulator.start(args.host, args.port)}", flush=True)
-    while not stopped.wait(0.5):
-        pass
-    emulator.stop()
-    return 0
+    emulator = Emulator(args.seed, sizes, faults, args.api_key, args.account_id, args.history_days, parse_now(args.now))
+    return serve_until_signal(emulator, args.host, args.port)
 
 
 if __name__ == "__main__":
