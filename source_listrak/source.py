@@ -32,11 +32,13 @@ from source_listrak.config_errors import config_problems, uses_email_api
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
 
 # How the manifest's error messages for rejected credentials begin, and the CDK's own for OAuth.
-CREDENTIALS_REJECTED = (
-    "Listrak rejected the credentials",
-    "Listrak refused access",
-    "Refresh token was rejected",
-    "Refreshed OAuth access token is rejected",
+OUR_REJECTIONS = ("Listrak rejected the credentials", "Listrak refused access")
+CDK_REJECTIONS = ("Refresh token was rejected", "Refreshed OAuth access token is rejected")
+# The CDK words a refused token request for refresh tokens, which Listrak does not use.
+TOKEN_REFUSED = (
+    "Listrak refused the OAuth2 client credentials at {token_url} ({detail}). Check the client ID and "
+    "secret of the Listrak integration, that the integration is not paused, and that the IP address this "
+    "connector runs from is on the integration's allowlist."
 )
 # How long requests already sent may take to finish once credentials were rejected.
 STOP_GRACE_SECONDS = 5.0
@@ -84,7 +86,7 @@ class SourceListrak(YamlDeclarativeSource):
         self._register_secrets(self._config)  # the entrypoint's update_secrets() replaced the list
         status = super().check(logger, config)
         if status.message:
-            status.message = filter_secrets(status.message)
+            status.message = filter_secrets(_rejection_text([status.message], self._config) or status.message)
         return status
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
@@ -105,9 +107,10 @@ class SourceListrak(YamlDeclarativeSource):
             error = message.trace.error if message.type == Type.TRACE and message.trace else None
             if error is not None:
                 _clean(error, debug)
-                if error.failure_type == FailureType.config_error and _names_rejected_credentials(error):
+                reason = _rejection(error, self._config)
+                if error.failure_type == FailureType.config_error and reason:
                     messages.close()  # type: ignore[attr-defined]  # the CDK's read is a generator
-                    self._stop(error.message or "")
+                    self._stop(reason)
             yield message
 
     def _stop(self, reason: str) -> None:
@@ -146,14 +149,29 @@ def _clean(error: Any, debug: bool) -> None:
     error.stack_trace = filter_secrets(error.stack_trace) if debug and error.stack_trace else None
 
 
-def _names_rejected_credentials(error: Any) -> bool:
-    texts = (error.message or "", error.internal_message or "")
-    return any(text.startswith(CREDENTIALS_REJECTED) for text in texts)
+def _rejection(error: Any, config: Mapping[str, Any]) -> str | None:
+    return _rejection_text([error.message or "", error.internal_message or ""], config)
+
+
+def _rejection_text(texts: list[str], config: Mapping[str, Any]) -> str | None:
+    """What to tell the user when a text reports rejected credentials (None when it does not).
+
+    After a refused token refresh the CDK puts its own fixed text first and quotes the manifest's
+    message inside its internal one; a refused token request it words for refresh tokens."""
+    for text in texts:
+        for ours in OUR_REJECTIONS:
+            if ours in text:
+                return text[text.index(ours) :].rstrip("'").strip()
+    joined = " ".join(texts)
+    if any(cdk in joined for cdk in CDK_REJECTIONS):
+        detail = joined.split("Provider error: ", 1)[1].split(".")[0] if "Provider error: " in joined else "HTTP 400"
+        return TOKEN_REFUSED.format(token_url=config.get("token_url", "the token URL"), detail=detail.strip())
+    return None
 
 
 def _rejects_credentials(exception: Exception) -> bool:
     return (
         isinstance(exception, AirbyteTracedException)
         and exception.failure_type == FailureType.config_error
-        and _names_rejected_credentials(exception)
+        and _rejection_text([exception.message or "", exception.internal_message or ""], {}) is not None
     )
