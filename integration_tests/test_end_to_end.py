@@ -80,12 +80,17 @@ def emulator():
         yield emu
 
 
-def test_spec_lists_both_auth_methods_and_marks_the_key_secret() -> None:
+def test_spec_lists_every_auth_method_and_marks_its_secret() -> None:
     result = run_connector("spec")
     (spec,) = result.of_type("SPEC")
     credentials = spec["spec"]["connectionSpecification"]["properties"]["credentials"]
-    assert [option["properties"]["auth_type"]["const"] for option in credentials["oneOf"]] == ["api_key", "basic"]
-    assert all(option["properties"]["api_key"]["airbyte_secret"] for option in credentials["oneOf"])
+    options = {option["properties"]["auth_type"]["const"]: option for option in credentials["oneOf"]}
+    assert list(options) == ["oauth2_client_credentials", "api_key", "basic"]
+    secret = {"oauth2_client_credentials": "client_secret", "api_key": "api_key", "basic": "api_key"}
+    for auth_type, option in options.items():
+        secrets = {name for name, field in option["properties"].items() if field.get("airbyte_secret")}
+        assert secrets == {secret[auth_type]}, auth_type
+        assert secret[auth_type] in option["required"], auth_type
 
 
 @pytest.mark.parametrize("make_config", [bearer_config, basic_config, seed_000_config])
