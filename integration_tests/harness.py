@@ -9,14 +9,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-INCREMENTAL_STREAMS = {"contacts": "updated_date", "campaigns": "send_date", "events": "event_timestamp"}
-ALL_STREAMS = (
-    "contacts", "campaigns", "events", "custom_fields", "interests", "segments", "sources", "webhook_events",
-)
+from integration_tests.catalogue import SDK_EXAMPLE, streams_of
 
 
 def connector_command() -> list[str]:
@@ -79,10 +77,12 @@ class Run:
         return self.stdout + self.stderr
 
 
-def configured_catalog(streams: list[str] | tuple[str, ...] = ALL_STREAMS, incremental: bool = True) -> dict:
+def configured_catalog(streams: Iterable[str] | None = None, incremental: bool = True, api: str = SDK_EXAMPLE) -> dict:
+    """A configured catalog of ``streams`` (default: every stream) of ``api``; incremental where they can."""
+    catalogue = streams_of(api)
     entries = []
-    for name in streams:
-        cursor = INCREMENTAL_STREAMS.get(name)
+    for name in catalogue if streams is None else streams:
+        cursor = catalogue[name].cursor_field
         mode = "incremental" if cursor and incremental else "full_refresh"
         entry = {
             "stream": {

@@ -30,7 +30,9 @@ from typing import Any
 import pytest
 import requests
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, single_key
 from listrak_emulators.sdk_example import (
+    HAL_STREAMS,
     STREAMS,
     WINDOWED,
     Emulator,
@@ -46,8 +48,6 @@ KEY, ACCOUNT = "test-key-4f9a", "test-account"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SIZES = Sizes(contacts=60, campaigns=30, events=500, custom_fields=5, interests=4, segments=3, sources=1203)
 CURSORS = {stream: spec[3] for stream, spec in WINDOWED.items()}
-PRIMARY_KEYS = {"contacts": "contact_id", "campaigns": "campaign_id", "events": "event_id"}
-OUTPUT_CURSORS = {"contacts": "updated_date", "campaigns": "send_date", "events": "event_timestamp"}
 
 
 @pytest.fixture
@@ -732,10 +732,11 @@ def test_expected_records_rename_every_field_of_the_served_records(api: Emulator
         assert len(served) == len(expected) == api.expected_count(stream)
         for record, output in zip(served, expected, strict=True):
             assert set(output) == names
-            assert output[PRIMARY_KEYS[stream]] == record["id"]
-            cursor = OUTPUT_CURSORS[stream]
+            assert output[single_key(SDK_EXAMPLE_STREAMS[stream])] == record["id"]  # the connector's key
+            cursor = SDK_EXAMPLE_STREAMS[stream].cursor_field  # and cursor
+            assert cursor is not None
             assert output[cursor].endswith("Z") and instant(output[cursor]) == instant(record[CURSORS[stream]])
-    for stream in ("custom_fields", "interests", "segments", "sources"):
+    for stream in HAL_STREAMS:
         served = list(api.api_records(stream))
         assert api.expected_records(stream) == [{k: v for k, v in item.items() if k != "_links"} for item in served]
         assert api.expected_count(stream) == len(served)

@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
 from integration_tests.harness import (
-    ALL_STREAMS,
-    INCREMENTAL_STREAMS,
     Run,
     comparable,
     configured_catalog,
@@ -22,7 +21,7 @@ from integration_tests.harness import (
 )
 from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
-PRIMARY_KEYS = {"contacts": "contact_id", "campaigns": "campaign_id", "events": "event_id"}
+INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
 SMALL = Sizes(contacts=120, campaigns=20, events=600, custom_fields=5, interests=4, segments=3, sources=1100)
 OUTPUTS: list[tuple[str, str]] = []  # (api key, output) of every run, scanned for secrets at the end
 
@@ -81,12 +80,17 @@ def emulator():
         yield emu
 
 
-def test_spec_lists_both_auth_methods_and_marks_the_key_secret() -> None:
+def test_spec_lists_every_auth_method_and_marks_its_secret() -> None:
     result = run_connector("spec")
     (spec,) = result.of_type("SPEC")
     credentials = spec["spec"]["connectionSpecification"]["properties"]["credentials"]
-    assert [option["properties"]["auth_type"]["const"] for option in credentials["oneOf"]] == ["api_key", "basic"]
-    assert all(option["properties"]["api_key"]["airbyte_secret"] for option in credentials["oneOf"])
+    options = {option["properties"]["auth_type"]["const"]: option for option in credentials["oneOf"]}
+    assert list(options) == ["oauth2_client_credentials", "api_key", "basic"]
+    secret = {"oauth2_client_credentials": "client_secret", "api_key": "api_key", "basic": "api_key"}
+    for auth_type, option in options.items():
+        secrets = {name for name, field in option["properties"].items() if field.get("airbyte_secret")}
+        assert secrets == {secret[auth_type]}, auth_type
+        assert secret[auth_type] in option["required"], auth_type
 
 
 @pytest.mark.parametrize("make_config", [bearer_config, basic_config, seed_000_config])
@@ -110,26 +114,26 @@ def test_check_with_a_wrong_key_names_the_method_without_a_traceback(emulator: E
     assert "wrong-key-4d2c8e" not in result.output
 
 
-def test_discover_lists_the_eight_streams_with_keys_and_cursors(emulator: Emulator) -> None:
+def test_discover_lists_every_stream_with_keys_and_cursors(emulator: Emulator) -> None:
     (catalog,) = run("discover", emulator, bearer_config(emulator)).of_type("CATALOG")
     streams = {stream["name"]: stream for stream in catalog["catalog"]["streams"]}
-    assert set(streams) == set(ALL_STREAMS)
-    for name, key in PRIMARY_KEYS.items():
-        assert streams[name]["source_defined_primary_key"] == [[key]]
-        assert streams[name]["default_cursor_field"] == [INCREMENTAL_STREAMS[name]]
-    assert "primary_key" not in streams["webhook_events"] or not streams["webhook_events"].get(
-        "source_defined_primary_key"
-    )
+    assert list(streams) == list(SDK_EXAMPLE_STREAMS)
+    for name, expected_stream in SDK_EXAMPLE_STREAMS.items():
+        key = [[column] for column in expected_stream.primary_key]
+        assert (streams[name].get("source_defined_primary_key") or []) == key, name
+        cursor = [expected_stream.cursor_field] if expected_stream.cursor_field else None
+        assert streams[name].get("default_cursor_field") == cursor, name
 
 
 def test_read_of_all_streams_equals_the_emulators_expected_output(emulator: Emulator) -> None:
     result = run("read", emulator, bearer_config(emulator), catalog=configured_catalog())
     assert result.returncode == 0, result.errors()
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         records = result.records(stream)
         assert as_multiset(records) == as_multiset(expected(emulator, stream)), stream
         assert all(record["sync_timestamp"].endswith("Z") for record in records)
-    for stream, key in {**PRIMARY_KEYS, "sources": "id", "custom_fields": "id"}.items():
+    for stream, entry in keyed(SDK_EXAMPLE_STREAMS).items():
+        key = single_key(entry)
         keys = [record[key] for record in result.records(stream)]
         assert len(keys) == len(set(map(repr, keys))), f"duplicate primary keys in {stream}"
 
@@ -145,7 +149,8 @@ def test_second_sync_reads_only_what_arrived_after_the_first(emulator: Emulator)
 
     second = run("read", emulator, bearer_config(emulator), catalog=catalog, state=first.final_state_messages())
 
-    for stream, cursor in INCREMENTAL_STREAMS.items():
+    for stream, entry in INCREMENTAL_STREAMS.items():
+        cursor = entry.cursor_field
         new = {json.dumps(comparable(r), sort_keys=True) for r in emulator.expected_records(stream)[-7:]}
         got = as_multiset(second.records(stream))
         assert new <= set(got), stream
@@ -164,7 +169,7 @@ def test_the_seed_000_flat_string_config_reads_unchanged(emulator: Emulator) -> 
 
 def test_basic_auth_reads_every_stream(emulator: Emulator) -> None:
     result = run("read", emulator, basic_config(emulator), catalog=configured_catalog())
-    assert sum(len(expected(emulator, s)) for s in ALL_STREAMS) == len(result.records())
+    assert sum(len(expected(emulator, s)) for s in SDK_EXAMPLE_STREAMS) == len(result.records())
     assert {entry.auth_scheme for entry in emulator.request_log} == {"Basic"}
 
 
@@ -176,15 +181,15 @@ def test_twenty_percent_mixed_faults_still_give_exactly_the_expected_records() -
         faulted = Counter(entry.fault for entry in emulator.request_log if entry.fault)
     assert result.returncode == 0, result.errors()
     assert sum(faulted.values()) >= 5, faulted
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         assert as_multiset(result.records(stream)) == as_multiset(expected(emulator, stream)), stream
 
 
 def test_retry_after_in_seconds_is_waited_before_the_same_request_is_sent_again() -> None:
     faults = Faults(rate_429=0.6, retry_after="seconds", retry_after_seconds=2)
     with Emulator(seed=2, sizes=SMALL, faults=faults) as emulator:
-        hal_streams = ["custom_fields", "interests", "segments", "sources", "webhook_events"]
-        result = run("read", emulator, bearer_config(emulator), catalog=configured_catalog(hal_streams))
+        catalog = configured_catalog(full_refresh(SDK_EXAMPLE_STREAMS))
+        result = run("read", emulator, bearer_config(emulator), catalog=catalog)
         log = list(emulator.request_log)
     assert result.returncode == 0, result.errors()
     throttled = [entry for entry in log if entry.status == 429]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
 from integration_tests.harness import (
-    INCREMENTAL_STREAMS,
     comparable,
     configured_catalog,
     connector_command,
@@ -23,8 +23,8 @@ from integration_tests.harness import (
 from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
 SIZES = Sizes(contacts=200, campaigns=30, events=3000, custom_fields=3, interests=3, segments=2, sources=600)
-WINDOWED = list(INCREMENTAL_STREAMS)
-HAL_STREAMS = ["custom_fields", "interests", "segments", "sources", "webhook_events"]
+INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
+FULL_REFRESH_STREAMS = full_refresh(SDK_EXAMPLE_STREAMS)
 
 
 def config_for(emulator: Emulator, **overrides: object) -> dict:
@@ -82,8 +82,8 @@ def last_states(messages: list[dict]) -> list[dict]:
 
 def assert_state_never_passes_an_unemitted_record(messages: list[dict], emulator: Emulator) -> None:
     """At every STATE line, each expected record at or before its cursor was already emitted."""
-    emitted: dict[str, set[str]] = {stream: set() for stream in WINDOWED}
-    expected = {stream: emulator.expected_records(stream) for stream in WINDOWED}
+    emitted: dict[str, set[str]] = {stream: set() for stream in INCREMENTAL_STREAMS}
+    expected = {stream: emulator.expected_records(stream) for stream in INCREMENTAL_STREAMS}
     for message in messages:
         if message["type"] == "RECORD" and message["record"]["stream"] in emitted:
             emitted[message["record"]["stream"]].add(key(message["record"]["data"]))
@@ -91,7 +91,7 @@ def assert_state_never_passes_an_unemitted_record(messages: list[dict], emulator
             stream = message["state"]["stream"]["stream_descriptor"]["name"]
             if stream not in emitted:
                 continue
-            cursor_field = INCREMENTAL_STREAMS[stream]
+            cursor_field = INCREMENTAL_STREAMS[stream].cursor_field
             cursor = datetime.fromisoformat(message["state"]["stream"]["stream_state"][cursor_field])
             window_start = datetime.now(UTC) - timedelta(days=90)
             covered = [
@@ -106,15 +106,15 @@ def assert_state_never_passes_an_unemitted_record(messages: list[dict], emulator
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_killed_sync_resumed_from_its_last_state_loses_nothing(seed: int) -> None:
     with Emulator(seed=seed, sizes=SIZES, faults=Faults(latency_ms=2)) as emulator:
-        config, catalog = config_for(emulator), configured_catalog(WINDOWED)
-        total_lines = sum(expected_keys(emulator, s).total() for s in WINDOWED)
+        config, catalog = config_for(emulator), configured_catalog(INCREMENTAL_STREAMS)
+        total_lines = sum(expected_keys(emulator, s).total() for s in INCREMENTAL_STREAMS)
         kill_after = random.Random(seed).randrange(total_lines // 5, total_lines * 4 // 5)
 
         first = read_until_killed(config, catalog, None, kill_after)
         resumed = run_connector("read", config, catalog, last_states(first))
 
         assert resumed.returncode == 0, resumed.errors()
-        for stream in WINDOWED:
+        for stream in INCREMENTAL_STREAMS:
             got = Counter(
                 key(m["record"]["data"]) for m in first if m["type"] == "RECORD" and m["record"]["stream"] == stream
             )
@@ -126,7 +126,7 @@ def test_a_killed_sync_resumed_from_its_last_state_loses_nothing(seed: int) -> N
             duplicates = got - want
             saved = {s["stream"]["stream_descriptor"]["name"]: s["stream"]["stream_state"] for s in last_states(first)}
             if stream in saved:  # duplicates only where the resumed sync started: at or after the saved cursor
-                cursor_field = INCREMENTAL_STREAMS[stream]
+                cursor_field = INCREMENTAL_STREAMS[stream].cursor_field
                 saved_at = datetime.fromisoformat(saved[stream][cursor_field])
                 assert all(datetime.fromisoformat(json.loads(d)[cursor_field]) >= saved_at for d in duplicates)
             else:
@@ -137,7 +137,7 @@ def test_a_killed_sync_resumed_from_its_last_state_loses_nothing(seed: int) -> N
 def test_out_of_order_windows_never_move_state_past_an_unfinished_window() -> None:
     with Emulator(seed=4, sizes=SIZES, faults=Faults(latency_ms=15, rate_5xx=0.1)) as emulator:
         result = run_connector(
-            "read", config_for(emulator, window_days=2, concurrency=12), configured_catalog(WINDOWED)
+            "read", config_for(emulator, window_days=2, concurrency=12), configured_catalog(INCREMENTAL_STREAMS)
         )
     assert result.returncode == 0, result.errors()
     states = [
@@ -158,11 +158,11 @@ def test_thirty_percent_faults_on_every_path_still_give_exactly_the_expected_rec
         faulted = Counter(entry.fault for entry in emulator.request_log if entry.fault)
         assert result.returncode == 0, result.errors()
         assert sum(faulted.values()) >= 3, faulted
-        for stream in HAL_STREAMS:
+        for stream in FULL_REFRESH_STREAMS:
             assert Counter(key(r) for r in result.records(stream)) == Counter(
                 key(r) for r in emulator.expected_records(stream)
             )
-        for stream in WINDOWED:
+        for stream in INCREMENTAL_STREAMS:
             assert Counter(key(r) for r in result.records(stream)) == expected_keys(emulator, stream)
 
 
@@ -184,7 +184,7 @@ def test_retry_after_far_away_or_past_is_capped_and_never_hangs(retry_after: str
     faults = Faults(rate_429=0.9, retry_after=retry_after)
     with Emulator(seed=3, sizes=SIZES, faults=faults) as emulator:
         started = time.monotonic()
-        result = run_connector("read", config_for(emulator), configured_catalog(HAL_STREAMS), timeout=60)
+        result = run_connector("read", config_for(emulator), configured_catalog(FULL_REFRESH_STREAMS), timeout=60)
         elapsed = time.monotonic() - started
         throttled = sum(1 for entry in emulator.request_log if entry.status == 429)
     assert result.returncode == 0, result.errors()

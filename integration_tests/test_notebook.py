@@ -14,11 +14,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
 from listrak_emulators.sdk_example import Emulator, Sizes
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "examples" / "listrak_pyairbyte.ipynb"
-STREAMS = {"contacts", "campaigns", "events", "custom_fields", "interests", "segments", "sources", "webhook_events"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -53,11 +53,11 @@ def test_example_notebook_executes_and_plots_opens_and_clicks(tmp_path: Path, mo
     setup = next(cell for cell in notebook.cells if cell.get("id") == "setup")
     assert f"python:     {sys.executable}" in setup.outputs[0]["text"]  # ran in this venv
 
-    # The tables it wrote: all eight streams, every one non-empty, 25 events added by the second read.
+    # The tables it wrote: every stream, every one non-empty, 25 events added by the second read.
     with duckdb.connect(str(tmp_path / "listrak_notebook.duckdb"), read_only=True) as db:
         tables = {row[0] for row in db.sql("select table_name from information_schema.tables").fetchall()}
-        assert tables >= STREAMS
-        for stream in STREAMS:
+        assert tables >= set(SDK_EXAMPLE_STREAMS)
+        for stream in SDK_EXAMPLE_STREAMS:
             assert db.sql(f'select count(*) from main."{stream}"').fetchone()[0] > 0, stream
     counts_again = next(cell for cell in notebook.cells if cell.get("id") == "counts-again")
     assert "events" in counts_again.outputs[-1]["data"]["text/plain"]

@@ -2,9 +2,9 @@
 
 One module-scoped sync (two `read()` calls on the same cache) feeds several small tests:
 
-- the first read lands every one of the 8 streams with exactly the emulator's expected rows;
-- the second read is incremental at the HTTP level: every window request of contacts, campaigns
-  and events starts at the cursor the first read ended on, not 90 days back;
+- the first read lands every stream with exactly the emulator's expected rows;
+- the second read is incremental at the HTTP level: every window request of each incremental stream
+  starts at the cursor the first read ended on, not 90 days back;
 - the second read delivers only the added records plus the boundary record(s) the connector re-reads
   by design (inclusive start), and PyAirbyte's merge on the primary key makes each table grow by
   exactly the number added; the small full-refresh streams are replaced, never duplicated.
@@ -37,14 +37,16 @@ with warnings.catch_warnings():
     import airbyte.constants
     import airbyte.exceptions
 
-from integration_tests.harness import ALL_STREAMS, INCREMENTAL_STREAMS, connector_command  # noqa: E402
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key  # noqa: E402
+from integration_tests.harness import connector_command  # noqa: E402
 from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 SIZES = Sizes(contacts=300, campaigns=40, events=2000, custom_fields=12, interests=8, segments=6, sources=1203)
 ADDED = {"contacts": 3, "campaigns": 2, "events": 9}
-PRIMARY_KEYS = {"contacts": "contact_id", "campaigns": "campaign_id", "events": "event_id"}
+INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
+KEYS = {stream: single_key(entry) for stream, entry in keyed(SDK_EXAMPLE_STREAMS).items()}
 INITIAL_SYNC_DAYS = 90  # the connector's default
 
 
@@ -66,11 +68,11 @@ def _utc(value: str) -> datetime:
 
 
 def _row_counts(cache: ab.DuckDBCache) -> dict[str, int]:
-    return {s: cache.run_sql_query(f'select count(*) as n from main."{s}"')[0]["n"] for s in ALL_STREAMS}
+    return {s: cache.run_sql_query(f'select count(*) as n from main."{s}"')[0]["n"] for s in SDK_EXAMPLE_STREAMS}
 
 
 def _ids(cache: ab.DuckDBCache, stream: str, where: str = "true") -> set[str]:
-    key = PRIMARY_KEYS[stream]
+    key = KEYS[stream]
     return {row["id"] for row in cache.run_sql_query(f'select {key} as id from main."{stream}" where {where}')}
 
 
@@ -94,13 +96,13 @@ def sync(tmp_path_factory: pytest.TempPathFactory) -> Sync:
 
         window_start = datetime.now(UTC) - timedelta(days=INITIAL_SYNC_DAYS)
         first = source.read(cache=cache)
-        expected_first = {s: emulator.expected_records(s, start=window_start) for s in ALL_STREAMS}
+        expected_first = {s: emulator.expected_records(s, start=window_start) for s in SDK_EXAMPLE_STREAMS}
         first_counts = _row_counts(cache)
-        ids_after_first = {s: _ids(cache, s) for s in PRIMARY_KEYS}
+        ids_after_first = {s: _ids(cache, s) for s in INCREMENTAL_STREAMS}
         # Rows the second read writes carry a later `_airbyte_extracted_at` than any row of the first.
         first_extracted = {
             s: cache.run_sql_query(f'select max(_airbyte_extracted_at) as t from main."{s}"')[0]["t"]
-            for s in ALL_STREAMS
+            for s in SDK_EXAMPLE_STREAMS
         }
 
         added = {stream: emulator.add_records(stream, count) for stream, count in ADDED.items()}
@@ -108,7 +110,9 @@ def sync(tmp_path_factory: pytest.TempPathFactory) -> Sync:
         second = source.read(cache=cache)
         second_requests = list(emulator.request_log)
 
-    touched = {s: _ids(cache, s, f"_airbyte_extracted_at > '{first_extracted[s]}'::timestamp") for s in PRIMARY_KEYS}
+    touched = {
+        s: _ids(cache, s, f"_airbyte_extracted_at > '{first_extracted[s]}'::timestamp") for s in INCREMENTAL_STREAMS
+    }
     return Sync(
         expected_first=expected_first,
         added=added,
@@ -124,15 +128,17 @@ def sync(tmp_path_factory: pytest.TempPathFactory) -> Sync:
 
 def test_first_read_lands_every_stream_with_the_emulators_row_counts(sync: Sync) -> None:
     expected = {stream: len(records) for stream, records in sync.expected_first.items()}
-    assert set(expected) == set(ALL_STREAMS) and all(expected.values())
+    assert set(expected) == set(SDK_EXAMPLE_STREAMS) and all(expected.values())
     assert sync.first_counts == expected
     assert sync.first_processed == sum(expected.values())  # nothing was read twice
-    for stream, key in PRIMARY_KEYS.items():  # the same rows, not only as many
+    for stream in INCREMENTAL_STREAMS:  # the same rows, not only as many
+        key = KEYS[stream]
         assert sync.ids_after_first[stream] == {str(r[key]) for r in sync.expected_first[stream]}, stream
 
 
 def test_second_read_asks_the_api_only_for_what_came_after_the_saved_cursor(sync: Sync) -> None:
-    for stream, cursor in INCREMENTAL_STREAMS.items():
+    for stream, entry in INCREMENTAL_STREAMS.items():
+        cursor = entry.cursor_field
         _, start_param, _, _ = WINDOWED[stream]
         last_cursor = max(_utc(r[cursor]) for r in sync.expected_first[stream])
         starts = [e.query.get(start_param) for e in sync.second_requests if e.path == f"/{stream}"]
@@ -141,23 +147,21 @@ def test_second_read_asks_the_api_only_for_what_came_after_the_saved_cursor(sync
 
 
 def test_second_read_delivers_only_new_records_and_the_tables_grow_by_exactly_that(sync: Sync) -> None:
-    for stream, key in PRIMARY_KEYS.items():
-        cursor = INCREMENTAL_STREAMS[stream]
+    for stream, entry in INCREMENTAL_STREAMS.items():
+        key, cursor = KEYS[stream], entry.cursor_field
         last_cursor = max(_utc(r[cursor]) for r in sync.expected_first[stream])
         boundary = {str(r[key]) for r in sync.expected_first[stream] if _utc(r[cursor]) == last_cursor}
         new = {str(r["id"]) for r in sync.added[stream]}
         assert len(new) == ADDED[stream] and not new & sync.ids_after_first[stream], stream
         # the added records, plus the record(s) sharing the saved cursor, which the connector re-reads
         assert sync.touched[stream] == new | boundary, stream
-    full_refresh = [s for s in ALL_STREAMS if s not in PRIMARY_KEYS]
-    assert sync.second_processed == sum(len(sync.touched[s]) for s in PRIMARY_KEYS) + sum(
-        sync.first_counts[s] for s in full_refresh
+    assert sync.second_processed == sum(len(sync.touched[s]) for s in INCREMENTAL_STREAMS) + sum(
+        sync.first_counts[s] for s in full_refresh(SDK_EXAMPLE_STREAMS)
     )
-    assert sync.second_counts == {s: sync.first_counts[s] + ADDED.get(s, 0) for s in ALL_STREAMS}
+    assert sync.second_counts == {s: sync.first_counts[s] + ADDED.get(s, 0) for s in SDK_EXAMPLE_STREAMS}
 
 
 FLAT_SIZES = Sizes(contacts=60, campaigns=8, events=300, custom_fields=3, interests=2, segments=2, sources=7)
-KEYS = {**PRIMARY_KEYS, "custom_fields": "id", "interests": "id", "segments": "id", "sources": "id"}
 
 
 def _flat_config(emulator: Emulator) -> dict[str, str]:
@@ -203,7 +207,7 @@ def test_flat_config_reads_the_exact_rows_with_skip_validation(tmp_path: Path) -
         cache = ab.DuckDBCache(db_path=tmp_path / "flat.duckdb", cache_dir=tmp_path / "cache")
         window_start = datetime.now(UTC) - timedelta(days=INITIAL_SYNC_DAYS)
         result = source.read(cache=cache, skip_validation=True)
-        expected = {s: emulator.expected_records(s, start=window_start) for s in ALL_STREAMS}
+        expected = {s: emulator.expected_records(s, start=window_start) for s in SDK_EXAMPLE_STREAMS}
 
     assert all(expected.values())
     assert _row_counts(cache) == {stream: len(records) for stream, records in expected.items()}

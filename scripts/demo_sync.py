@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from integration_tests.harness import ALL_STREAMS, connector_command
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
+from integration_tests.harness import connector_command
 from listrak_emulators.sdk_example import Emulator, Sizes
 
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry look-up, no telemetry (read at import)
@@ -83,7 +84,7 @@ def main() -> int:
             say(f"since run {run - 1} the API gained {gained}")
         else:
             in_window = emulator.expected_count("events", start=window_start)
-            say(f"run 1: FIRST sync: the last {INITIAL_SYNC_DAYS} days of all {len(ALL_STREAMS)} streams")
+            say(f"run 1: FIRST sync: the last {INITIAL_SYNC_DAYS} days of all {len(SDK_EXAMPLE_STREAMS)} streams")
             say(f"the API holds {events:,} events, {in_window:,} of them in that window")
 
         source = ab.get_source(
@@ -108,23 +109,24 @@ def main() -> int:
                 heartbeat.stop()
         elapsed = time.monotonic() - started
         after = _table_stats(cache, since=before)
-        expected = {stream: emulator.expected_count(stream, start=window_start) for stream in ALL_STREAMS}
+        expected = {stream: emulator.expected_count(stream, start=window_start) for stream in SDK_EXAMPLE_STREAMS}
     say(f"sync finished in {elapsed:.1f} s; emulator stopped")
 
     print(f"\n{'stream':<16}{'read this run':>15}{'rows in table':>15}{'new rows':>10}")
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         rows, read = after.get(stream, (0, 0))
         new_rows = rows - before.get(stream, (0, 0))[0]
         print(f"{stream:<16}{read:>15,}{rows:>15,}{new_rows:>10,}")
     print()
     if previous:
-        print("Incremental: contacts, campaigns and events were read only from their saved cursors onward; the")
+        *others, last = incremental(SDK_EXAMPLE_STREAMS)
+        print(f"Incremental: {', '.join(others)} and {last} were read only from their saved cursors onward; the")
         print("record on each cursor is read again and merged on its primary key, so nothing is duplicated.")
-        print("The five small streams have no cursor: they are read in full and replaced.")
+        print(f"The {len(full_refresh(SDK_EXAMPLE_STREAMS))} small streams have no cursor: read in full and replaced.")
     else:
         print("Run scripts/demo again: the next run is incremental and reads only what the API gained.")
 
-    rows_now = {stream: after.get(stream, (0, 0))[0] for stream in ALL_STREAMS}
+    rows_now = {stream: after.get(stream, (0, 0))[0] for stream in SDK_EXAMPLE_STREAMS}
     wrong = {stream: (rows_now[stream], count) for stream, count in expected.items() if rows_now[stream] != count}
     if wrong:
         for stream, (rows, count) in wrong.items():
@@ -219,7 +221,7 @@ def _table_stats(cache: Any, since: dict[str, tuple[int, Any]] | None = None) ->
         for row in cache.run_sql_query("select table_name from information_schema.tables where table_schema = 'main'")
     }
     stats = {}
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         if stream not in existing:
             continue
         rows, latest = cache.run_sql_query(

@@ -20,6 +20,7 @@ from airbyte_cdk.logger import AirbyteLogFormatter
 from airbyte_cdk.models import AirbyteStateMessageSerializer, ConfiguredAirbyteCatalogSerializer
 from airbyte_cdk.sources.streams.http import rate_limiting
 
+from integration_tests.catalogue import api_of
 from source_listrak.run import run
 from unit_tests.connector import catalog_for, state_for
 from unit_tests.fake_listrak import FakeListrak
@@ -107,7 +108,8 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Cli
             args += ["--config", str(config_path)]
         if streams:
             catalog_path = tmp_path / "catalog.json"
-            catalog_path.write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog_for(*streams))))
+            catalog = catalog_for(*streams, api=api_of(config or {}))
+            catalog_path.write_text(json.dumps(ConfiguredAirbyteCatalogSerializer.dump(catalog)))
             args += ["--catalog", str(catalog_path)]
         state_messages = state_for(state)
         if state_messages:

@@ -12,21 +12,9 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.state_builder import StateBuilder
 
+from integration_tests.catalogue import SDK_EXAMPLE, api_of, streams_of
 from source_listrak import SourceListrak
 from unit_tests.fake_listrak import BASE_URL
-
-INCREMENTAL_STREAMS = ("contacts", "campaigns", "events")
-ALL_STREAMS = (
-    "contacts",
-    "campaigns",
-    "events",
-    "custom_fields",
-    "interests",
-    "segments",
-    "sources",
-    "webhook_events",
-)
-CURSOR_FIELDS = {"contacts": "updated_date", "campaigns": "send_date", "events": "event_timestamp"}
 
 # What seed 000's own configuration file looks like: flat keys, every value a string.
 SEED_000_FLAT = {
@@ -61,10 +49,12 @@ def basic_header(account_id: str, api_key: str) -> str:
     return "Basic " + base64.b64encode(f"{account_id}:{api_key}".encode()).decode()
 
 
-def catalog_for(*streams: str, sync_mode: SyncMode | None = None) -> Any:
+def catalog_for(*streams: str, sync_mode: SyncMode | None = None, api: str = SDK_EXAMPLE) -> Any:
+    """A configured catalog of ``streams`` of ``api``: incremental where they can be, unless ``sync_mode``."""
+    catalogue = streams_of(api)
     builder = CatalogBuilder()
     for name in streams:
-        mode = sync_mode or (SyncMode.incremental if name in INCREMENTAL_STREAMS else SyncMode.full_refresh)
+        mode = sync_mode or (SyncMode.incremental if catalogue[name].incremental else SyncMode.full_refresh)
         builder.with_stream(name, mode)
     return builder.build()
 
@@ -86,7 +76,7 @@ def read_streams(
     expecting_exception: bool = False,
 ) -> EntrypointOutput:
     """The CDK builds streams from the constructor's arguments: give config, catalog and state to both."""
-    catalog = catalog_for(*streams, sync_mode=sync_mode)
+    catalog = catalog_for(*streams, sync_mode=sync_mode, api=api_of(config))
     state_messages = state if isinstance(state, list) else state_for(state)
     source = SourceListrak(catalog=catalog, config=dict(config), state=state_messages)
     return read(source, dict(config), catalog, state_messages, expecting_exception=expecting_exception)

@@ -1,5 +1,5 @@
-"""All eight streams together: the catalog, ``sync_timestamp`` on every record of every stream, records
-valid against the stream's own schema, and the credential on every request."""
+"""Every stream of the API-key configurations together: the catalog, ``sync_timestamp`` on every record of
+every stream, records valid against the stream's own schema, and the credential on every request."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import discover
 from jsonschema import Draft7Validator
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
 from source_listrak import SourceListrak
-from unit_tests.connector import ALL_STREAMS, CURSOR_FIELDS, bearer_config, read_streams, records
+from unit_tests.connector import bearer_config, read_streams, records
 from unit_tests.fake_listrak import (
     FakeListrak,
     api_campaign,
@@ -24,15 +25,6 @@ from unit_tests.fake_listrak import (
 )
 
 UTC_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
-PRIMARY_KEYS = {
-    "contacts": [["contact_id"]],
-    "campaigns": [["campaign_id"]],
-    "events": [["event_id"]],
-    "custom_fields": [["id"]],
-    "interests": [["id"]],
-    "segments": [["id"]],
-    "sources": [["id"]],
-}
 
 
 def discovered(config: dict[str, Any]) -> dict[str, Any]:
@@ -40,15 +32,16 @@ def discovered(config: dict[str, Any]) -> dict[str, Any]:
     return {stream.name: stream for stream in output.catalog.catalog.streams}
 
 
-def test_discover_lists_the_eight_streams_with_keys_and_cursors(api_key: str) -> None:
+def test_discover_lists_every_stream_with_keys_and_cursors(api_key: str) -> None:
     streams = discovered(bearer_config(api_key))
 
-    assert set(streams) == set(ALL_STREAMS)
+    assert list(streams) == list(SDK_EXAMPLE_STREAMS)
     for name, stream in streams.items():
-        assert (stream.source_defined_primary_key or None) == PRIMARY_KEYS.get(name), name
-        if name in CURSOR_FIELDS:
+        expected = SDK_EXAMPLE_STREAMS[name]
+        assert (stream.source_defined_primary_key or None) == ([[c] for c in expected.primary_key] or None), name
+        if expected.cursor_field:
             assert SyncMode.incremental in stream.supported_sync_modes, name
-            assert stream.default_cursor_field == [CURSOR_FIELDS[name]], name
+            assert stream.default_cursor_field == [expected.cursor_field], name
         else:
             assert stream.supported_sync_modes == [SyncMode.full_refresh], name
         assert "sync_timestamp" in stream.json_schema["properties"], name
@@ -71,10 +64,10 @@ def serve_every_stream(listrak: FakeListrak) -> None:
 def test_every_record_of_every_stream_carries_sync_timestamp_in_utc_z(listrak: FakeListrak, api_key: str) -> None:
     serve_every_stream(listrak)
 
-    output = read_streams(bearer_config(api_key), *ALL_STREAMS)
+    output = read_streams(bearer_config(api_key), *SDK_EXAMPLE_STREAMS)
 
     assert not output.errors
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         emitted = records(output, stream)
         assert len(emitted) == 1, stream
         assert UTC_Z.fullmatch(emitted[0]["sync_timestamp"]), (stream, emitted[0])
@@ -85,9 +78,9 @@ def test_every_record_is_valid_against_its_stream_schema(listrak: FakeListrak, a
     config = bearer_config(api_key)
     schemas = {name: stream.json_schema for name, stream in discovered(config).items()}
 
-    output = read_streams(config, *ALL_STREAMS)
+    output = read_streams(config, *SDK_EXAMPLE_STREAMS)
 
-    for stream in ALL_STREAMS:
+    for stream in SDK_EXAMPLE_STREAMS:
         validator = Draft7Validator(schemas[stream], format_checker=Draft7Validator.FORMAT_CHECKER)
         for record in records(output, stream):
             problems = [error.message for error in validator.iter_errors(record)]
@@ -97,7 +90,7 @@ def test_every_record_is_valid_against_its_stream_schema(listrak: FakeListrak, a
 def test_every_request_of_every_stream_carries_the_credential(listrak: FakeListrak, api_key: str) -> None:
     serve_every_stream(listrak)
 
-    read_streams(bearer_config(api_key), *ALL_STREAMS)
+    read_streams(bearer_config(api_key), *SDK_EXAMPLE_STREAMS)
 
     paths = {request.path.rsplit("/", 1)[-1] for request in listrak.requests()}
     assert paths == {

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, incremental
 from unit_tests.connector import (
-    CURSOR_FIELDS,
     bearer_config,
     final_state,
     read_streams,
@@ -29,6 +29,7 @@ from unit_tests.fake_listrak import (
 )
 
 ONE_MICROSECOND = timedelta(microseconds=1)
+INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
 
 
 def windows(listrak: FakeListrak, stream: str) -> list[tuple[datetime, datetime]]:
@@ -42,10 +43,10 @@ def windows(listrak: FakeListrak, stream: str) -> list[tuple[datetime, datetime]
 
 
 def cursor_state(stream: str, moment: datetime) -> dict[str, dict[str, str]]:
-    return {stream: {CURSOR_FIELDS[stream]: moment.strftime(WINDOW_FORMAT)}}
+    return {stream: {INCREMENTAL_STREAMS[stream].cursor_field: moment.strftime(WINDOW_FORMAT)}}
 
 
-@pytest.mark.parametrize("stream", ["contacts", "campaigns", "events"])
+@pytest.mark.parametrize("stream", list(INCREMENTAL_STREAMS))
 def test_first_sync_starts_initial_sync_days_ago(stream: str, listrak: FakeListrak, api_key: str) -> None:
     listrak.serve_window(stream, [])
 
@@ -58,7 +59,7 @@ def test_first_sync_starts_initial_sync_days_ago(stream: str, listrak: FakeListr
     assert before <= asked[-1][1] <= after + timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("stream", ["contacts", "campaigns", "events"])
+@pytest.mark.parametrize("stream", list(INCREMENTAL_STREAMS))
 def test_windows_are_contiguous_with_an_exclusive_end(stream: str, listrak: FakeListrak, api_key: str) -> None:
     listrak.serve_window(stream, [])
 

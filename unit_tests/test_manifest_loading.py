@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
 from source_listrak import SourceListrak
 from source_listrak.source import MANIFEST_PATH
-from unit_tests.connector import ALL_STREAMS, bearer_config, read_streams, records
+from unit_tests.connector import bearer_config, read_streams, records
 from unit_tests.fake_listrak import FakeListrak, hal_collection
 
 BOGUS_MANIFEST = """\
@@ -45,7 +46,7 @@ def test_discover_uses_the_packaged_manifest_when_the_cwd_has_another(stray_file
     config = bearer_config(api_key)
     streams = SourceListrak(config=config).streams(config)
 
-    assert sorted(stream.name for stream in streams) == sorted(ALL_STREAMS)
+    assert sorted(stream.name for stream in streams) == sorted(SDK_EXAMPLE_STREAMS)
     segments = next(stream for stream in streams if stream.name == "segments")
     assert "number_of_contacts" in segments.get_json_schema()["properties"]
 

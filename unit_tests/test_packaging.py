@@ -19,6 +19,8 @@ import pytest
 import yaml
 from airbyte_cdk.models.connector_metadata import MetadataFile
 
+from integration_tests.catalogue import APIS, EMAIL_API_STREAMS, SDK_EXAMPLE_STREAMS, streams_of
+
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE_ARG = re.compile(r"ARG BASE_IMAGE=(docker\.io/airbyte/python-connector-base:4\.0\.2@sha256:[0-9a-f]{64})")
 
@@ -54,10 +56,6 @@ def metadata() -> dict[str, Any]:
 
 def manifest() -> dict[str, Any]:
     return yaml.safe_load((REPO / "source_listrak" / "manifest.yaml").read_text())
-
-
-def manifest_stream_names() -> list[str]:
-    return [ref["$ref"].rsplit("/", 1)[-1] for ref in manifest()["streams"]]
 
 
 def manifest_spec_properties() -> dict[str, Any]:
@@ -187,8 +185,9 @@ def test_docs_page_documents_every_config_field_and_every_stream() -> None:
 
     for field in manifest_spec_properties():
         assert f"`{field}`" in page, field
-    for stream in manifest_stream_names():
-        assert f"| `{stream}` |" in page, stream
+    for api in APIS:
+        for stream in streams_of(api):
+            assert f"| `{stream}` |" in page, (api, stream)
 
 
 def test_changelogs_have_an_entry_for_the_package_version() -> None:
@@ -218,9 +217,14 @@ def test_wheel_installed_in_a_fresh_venv_prints_the_spec(tmp_path: Path) -> None
     )
     (wheel,) = wheels.glob("source_listrak-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    schemas = {f"source_listrak/schemas/{path.name}" for path in (REPO / "source_listrak" / "schemas").glob("*.json")}
+    package = REPO / "source_listrak"
+    schemas = {f"source_listrak/{path.relative_to(package)}" for path in (package / "schemas").rglob("*.json")}
     assert "source_listrak/manifest.yaml" in names
-    assert {f"source_listrak/schemas/{stream}.json" for stream in manifest_stream_names()} <= schemas <= names
+    assert schemas <= names
+    for stream in EMAIL_API_STREAMS.values():
+        assert f"source_listrak/schemas/v1/{stream.name}.json" in names, stream
+    for stream in SDK_EXAMPLE_STREAMS.values():
+        assert f"source_listrak/schemas/{stream.name}.json" in names, stream
 
     venv = tmp_path / "venv"  # a real venv: nothing from the repository's .venv is visible
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)

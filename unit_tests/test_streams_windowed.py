@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, incremental, single_key
 from unit_tests.connector import bearer_config, error_messages, read_streams, records
 from unit_tests.fake_listrak import (
     WINDOWED,
@@ -20,6 +21,7 @@ from unit_tests.fake_listrak import (
     without_sync_timestamp,
 )
 
+INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
 SYNC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 
 
@@ -27,9 +29,10 @@ def an_hour_ago(offset_minutes: int = 0, minutes: int = 0) -> str:
     return iso(recent(hours=1, minutes=minutes), offset_minutes)
 
 
-@pytest.mark.parametrize("stream", ["contacts", "campaigns", "events"])
+@pytest.mark.parametrize("stream", list(INCREMENTAL_STREAMS))
 def test_pages_are_requested_until_a_short_page(stream: str, listrak: FakeListrak, api_key: str) -> None:
     path, records_key, start_param, end_param, cursor = WINDOWED[stream]
+    key = single_key(INCREMENTAL_STREAMS[stream])
     page = [{"id": n, cursor: an_hour_ago(minutes=n)} for n in range(5)]
     listrak.serve_pages(path, records_key, [page[0:2], page[2:4], page[4:5]])
 
@@ -38,7 +41,7 @@ def test_pages_are_requested_until_a_short_page(stream: str, listrak: FakeListra
     queries = listrak.queries(path)
     assert [(q["page"], q["perPage"]) for q in queries] == [("1", "2"), ("2", "2"), ("3", "2")]
     assert len({(q[start_param], q[end_param]) for q in queries}) == 1, "every page of a window asks the same window"
-    assert sorted(str(r[f"{stream[:-1]}_id"]) for r in records(output, stream)) == ["0", "1", "2", "3", "4"]
+    assert sorted(str(r[key]) for r in records(output, stream)) == ["0", "1", "2", "3", "4"]
 
 
 def test_paging_stops_on_an_empty_page(listrak: FakeListrak, api_key: str) -> None:
@@ -228,10 +231,10 @@ def test_an_html_page_with_status_200_fails_the_stream_naming_the_path(listrak: 
 
 
 def test_every_windowed_request_carries_the_bearer_key(listrak: FakeListrak, api_key: str) -> None:
-    for stream in WINDOWED:
+    for stream in INCREMENTAL_STREAMS:
         listrak.serve_window(stream, [])
-    read_streams(bearer_config(api_key, initial_sync_days=20), *WINDOWED)
-    assert len(listrak.requests()) == 9  # 3 streams x 3 windows of at most 7 days
+    read_streams(bearer_config(api_key, initial_sync_days=20), *INCREMENTAL_STREAMS)
+    assert len(listrak.requests()) == len(INCREMENTAL_STREAMS) * 3  # 3 windows of at most 7 days each
     assert {authorization(r) for r in listrak.requests()} == {f"Bearer {api_key}"}
 
 
