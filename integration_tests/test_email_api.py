@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,18 +151,35 @@ def test_short_pages_and_an_empty_last_page_neither_stop_nor_extend_paging() -> 
         assert followed and all("%2B" in e.raw_query or "+" not in e.query["cursor"] for e in followed)
 
 
-def test_tokens_that_stop_working_early_are_refreshed_once_and_nothing_is_lost() -> None:
-    # Says 3599 s, works for 1.5 s: longer than the CDK's wait before the retry, shorter than a stream.
-    integration = Integration(actual_ttl=1.5)
-    with EmailV1Emulator(seed=7, sizes=SIZES, integration=integration, faults=Faults(latency_ms=40)) as api:
+def test_tokens_expired_mid_sync_are_refreshed_once_and_nothing_is_lost() -> None:
+    with EmailV1Emulator(seed=7, sizes=SIZES, faults=Faults(latency_ms=20)) as api:
         streams = ["lists", "contacts", "messages", "message_activity", "message_summary"]
-        result = read(api, catalog(api, streams), concurrency=1, page_size=10)
+        watcher = _expire_tokens_once(api, after_requests=12)
+        result = read(api, catalog(api, streams), concurrency=2, page_size=10)
+        watcher.join()
         assert result.returncode == 0, result.errors()
         for stream in streams:
             assert as_multiset(result.records(stream)) == as_multiset(api.expected_records(stream)), stream
-        rejected = [e for e in api.data_log() if e.status == 401]
-        assert rejected, "the short token lifetime was never met"
-        assert len(api.token_requests()) > len(streams)
+        log = api.request_log
+        rejected = [i for i, entry in enumerate(log) if entry.status == 401]
+        assert rejected, "no request met an expired token"
+        for i in rejected:  # each 401 is followed by a new token and the same request, answered
+            again = next(e for e in log[i + 1 :] if e.path == log[i].path and e.query == log[i].query)
+            assert again.status in (200, 404) and again.token != log[i].token
+
+
+def _expire_tokens_once(api: EmailV1Emulator, after_requests: int) -> threading.Thread:
+    """Expires every live token once the emulator has answered `after_requests` data requests."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while len(api.data_log()) < after_requests and time.monotonic() < deadline:
+            time.sleep(0.005)
+        api.expire_all_tokens()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
 
 
 def test_a_wrong_secret_fails_check_and_read_naming_the_credentials_and_the_allowlist(api: EmailV1Emulator) -> None:

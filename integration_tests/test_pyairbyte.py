@@ -16,9 +16,7 @@ own validation before the sync starts, read exactly with `read(skip_validation=T
 
 from __future__ import annotations
 
-import os
 import secrets
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,20 +24,10 @@ from typing import Any
 
 import pytest
 
-# PyAirbyte reads these when it is imported: no registry look-up, no telemetry.
-os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("NO_LIVE_PROGRESS", "1")
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", FutureWarning)  # google-* libraries PyAirbyte imports
-    import airbyte as ab
-    import airbyte.constants
-    import airbyte.exceptions
-
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key  # noqa: E402
-from integration_tests.harness import connector_command  # noqa: E402
-from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes  # noqa: E402
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
+from integration_tests.harness import connector_command
+from integration_tests.offline_pyairbyte import ab, airbyte
+from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes
 
 pytestmark = pytest.mark.slow
 

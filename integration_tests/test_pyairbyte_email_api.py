@@ -8,41 +8,20 @@ on the primary key), and no table gains a row it should not.
 
 from __future__ import annotations
 
-import os
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("NO_LIVE_PROGRESS", "1")
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", FutureWarning)  # google-* libraries PyAirbyte imports
-    import airbyte as ab
-
-from integration_tests.harness import connector_command  # noqa: E402
-from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Sizes  # noqa: E402
+from integration_tests.harness import connector_command
+from integration_tests.offline_pyairbyte import ab
+from integration_tests.test_email_api import config as email_api_config
+from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Sizes
 
 pytestmark = pytest.mark.slow
 
 STREAMS = ["lists", "contacts", "messages", "message_summary", "message_activity", "message_link_clickers"]
 SIZES = Sizes(contacts_per_list=120, messages_per_list=6, recipients_per_message=30)
-
-
-def _config(api: EmailV1Emulator) -> dict[str, Any]:
-    return {
-        "credentials": {
-            "auth_type": "oauth2_client_credentials",
-            "client_id": api.client_id,
-            "client_secret": api.client_secret,
-        },
-        "base_url": api.base_url,
-        "token_url": api.token_url,
-        "start_date": "2000-01-01",
-    }
 
 
 def _count(cache: ab.DuckDBCache, stream: str) -> int:
@@ -60,7 +39,7 @@ def _activity(cache: ab.DuckDBCache, message_id: int, email: str) -> dict[str, A
 def test_pyairbyte_reads_the_email_api_and_a_late_click_updates_its_row(tmp_path) -> None:
     with EmailV1Emulator(seed=31, sizes=SIZES, now=datetime.now(UTC) - timedelta(days=1)) as api:
         source = ab.get_source(
-            "source-listrak", local_executable=connector_command()[0], config=_config(api), streams=STREAMS
+            "source-listrak", local_executable=connector_command()[0], config=email_api_config(api), streams=STREAMS
         )
         cache = ab.DuckDBCache(db_path=tmp_path / "listrak.duckdb", cache_dir=tmp_path / "cache")
 

@@ -118,8 +118,24 @@ class EnvelopeExtractor(RecordExtractor):
         )
 
 
+class _SliceTransformation(RecordTransformation):
+    """The CDK's transformation interface, for the transformations here: each needs the record and its slice."""
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        self.apply(record, stream_slice)
+
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
+        raise NotImplementedError
+
+
 @dataclass
-class RenameFields(RecordTransformation):
+class RenameFields(_SliceTransformation):
     """Renames API fields to the contract's output columns; a mapped field the API omits becomes null.
 
     ``AddFields`` + ``RemoveFields`` would re-parse every value through Jinja and turn a string id such
@@ -132,13 +148,7 @@ class RenameFields(RecordTransformation):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._pairs = tuple((source, target) for source, target in self.renames)
 
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         values = [record.pop(source, None) for source, _ in self._pairs]
         for (_, target), value in zip(self._pairs, values, strict=True):
             record[target] = value
@@ -173,7 +183,7 @@ def _sorted_json(flat: dict[str, Any]) -> str:
 
 
 @dataclass
-class AddParentIds(RecordTransformation):
+class AddParentIds(_SliceTransformation):
     """Adds the ids of a child record's parents (list, message, link, ...), which Listrak leaves out.
 
     Each pair names the output column and the key it comes from: a partition key of the record's
@@ -188,13 +198,7 @@ class AddParentIds(RecordTransformation):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._pairs = tuple((column, key) for column, key in self.fields)
 
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         for column, key in self._pairs:
             record[column] = _slice_value(stream_slice, key)
 
@@ -211,7 +215,7 @@ def _slice_value(stream_slice: StreamSlice | None, key: str) -> Any:
 
 
 @dataclass
-class AddSubscriptionStateDate(RecordTransformation):
+class AddSubscriptionStateDate(_SliceTransformation):
     """``subscriptionStateDate``, the contacts cursor: when the contact entered its current state.
 
     ``unsubscribeDate`` for an unsubscribed contact, else the latest subscribe date (``resubscribeDate``
@@ -221,13 +225,7 @@ class AddSubscriptionStateDate(RecordTransformation):
 
     parameters: InitVar[Mapping[str, Any]]
 
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         state = record.get("subscriptionState") or _slice_value(stream_slice, "subscriptionState")
         if state == "Unsubscribed":
             record["subscriptionStateDate"] = record.get("unsubscribeDate")
@@ -236,7 +234,7 @@ class AddSubscriptionStateDate(RecordTransformation):
 
 
 @dataclass
-class FlattenEventMetadata(RecordTransformation):
+class FlattenEventMetadata(_SliceTransformation):
     """Replaces the event ``metadata`` object with the contract's flattened, sorted JSON string.
 
     No CDK transformation serialises a value to a string; ``FlattenFields`` flattens into the record
@@ -246,18 +244,12 @@ class FlattenEventMetadata(RecordTransformation):
     parameters: InitVar[Mapping[str, Any]]
     field: str = "metadata"
 
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         record[self.field] = flatten_metadata(record.get(self.field))
 
 
 @dataclass
-class AddSyncTimestamp(RecordTransformation):
+class AddSyncTimestamp(_SliceTransformation):
     """Stamps each record with the UTC time it was read, as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
 
     ``AddFields`` with ``{{ now_utc() }}`` renders a Jinja template per record: a quarter of the
@@ -270,13 +262,7 @@ class AddSyncTimestamp(RecordTransformation):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._second_and_prefix = (-1, "")  # one tuple, replaced whole: worker threads share this
 
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
+    def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         second, micros = divmod(time.time_ns() // 1000, 1_000_000)
         cached_second, prefix = self._second_and_prefix
         if second != cached_second:  # formatting the date once a second, not per record, halves the cost

@@ -97,7 +97,7 @@ def test_metadata_has_the_values_the_airbyte_registry_expects() -> None:
         "acceptanceTests",
     ]
     # The platform substitutes ${base_url} with the host of the configured Base URL.
-    assert data["allowedHosts"]["hosts"] == ["api.listrak.com", "${base_url}"]
+    assert data["allowedHosts"]["hosts"] == ["api.listrak.com", "auth.listrak.com", "${base_url}"]
     assert "base_url" in manifest_spec_properties()
     assert data["registryOverrides"] == {"cloud": {"enabled": True}, "oss": {"enabled": True}}
     # The registry's PyPi model requires both keys.
