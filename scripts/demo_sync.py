@@ -1,8 +1,10 @@
-"""Demo sync: emulator -> source-listrak (through PyAirbyte) -> local DuckDB. Run by scripts/demo.
+"""Demo sync of the API-key contract (`scripts/demo --api-key`): emulator -> source-listrak (through
+PyAirbyte) -> local DuckDB. The REST contract of the Fivetran Connector SDK's Listrak example.
 
-The first run syncs the last 90 days of every stream into .demo/listrak.duckdb. Every later run
+The first run syncs the last 90 days of every stream into .demo/api_key/listrak.duckdb. Every later run
 replays the same emulated account, lets it gain a few contacts, a campaign and some events, and
 syncs incrementally from the state PyAirbyte saved in that file. `--reset` starts over.
+Also the shared pieces of scripts/demo_email_api.py: progress lines, table counts, PyAirbyte set-up.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 warnings.filterwarnings("ignore", category=FutureWarning)  # google-* libraries PyAirbyte imports
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_DIR = REPO / ".demo"
+DEMO_ROOT = REPO / ".demo"
+DEMO_DIR = DEMO_ROOT / "api_key"
 DB_PATH = DEMO_DIR / "listrak.duckdb"
 RUN_FILE = DEMO_DIR / "emulator.json"  # the emulated account (clock, seed, size, records added) across runs
 SEED = 7
@@ -41,19 +44,19 @@ def say(message: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset", action="store_true", help="forget earlier runs and start over")
     parser.add_argument(
         "--events", type=int, help=f"events in the emulated account on a fresh start (default {DEFAULT_EVENTS:,})"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     wall_start = time.monotonic()
 
     previous = _previous_run(args.reset)
     if previous and args.events is not None and args.events != previous["events"]:
         say(f"--events applies to a fresh start; keeping {previous['events']:,} (use --reset to change it)")
-    DEMO_DIR.mkdir(exist_ok=True)
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
     now = datetime.fromisoformat(previous["now"]) if previous else datetime.now(UTC)
     events = previous["events"] if previous else (args.events or DEFAULT_EVENTS)
     window_start = (
@@ -67,7 +70,7 @@ def main() -> int:
     emulator = Emulator(seed=SEED, sizes=Sizes(events=events), now=now, additions=added)
 
     say("loading PyAirbyte...")
-    ab = _import_pyairbyte()
+    ab = import_pyairbyte()
     live_view = sys.stderr.isatty() and "CI" not in os.environ and "NO_LIVE_PROGRESS" not in os.environ
     if not live_view:
         os.environ["NO_LIVE_PROGRESS"] = "1"  # PyAirbyte prints nothing while reading; we print a heartbeat
@@ -80,7 +83,7 @@ def main() -> int:
             gained = ", ".join(
                 f"{count} {stream if count != 1 else stream[:-1]}" for stream, count in NEW_PER_RUN.items()
             )
-            say(f"run {run}: INCREMENTAL sync from the state saved in {_shown(DB_PATH)}")
+            say(f"run {run}: INCREMENTAL sync from the state saved in {shown(DB_PATH)}")
             say(f"since run {run - 1} the API gained {gained}")
         else:
             in_window = emulator.expected_count("events", start=window_start)
@@ -99,8 +102,8 @@ def main() -> int:
             streams="*",
         )
         cache = ab.DuckDBCache(db_path=DB_PATH, cache_dir=DEMO_DIR / "cache")
-        before = _table_stats(cache)
-        heartbeat = None if live_view else _Heartbeat(emulator)
+        before = table_stats(cache)
+        heartbeat = None if live_view else Heartbeat(emulator)
         started = time.monotonic()
         try:
             source.read(cache=cache)
@@ -108,7 +111,7 @@ def main() -> int:
             if heartbeat:
                 heartbeat.stop()
         elapsed = time.monotonic() - started
-        after = _table_stats(cache, since=before)
+        after = table_stats(cache, since=before)
         expected = {stream: emulator.expected_count(stream, start=window_start) for stream in SDK_EXAMPLE_STREAMS}
     say(f"sync finished in {elapsed:.1f} s; emulator stopped")
 
@@ -135,7 +138,7 @@ def main() -> int:
     print("Checked: every table holds exactly the rows the API has in the sync window.")
     print(f"\nDuckDB file: {DB_PATH}  (run {run}, {time.monotonic() - wall_start:.1f} s in all)")
     print(
-        f"query it:    .venv/bin/python -c \"import duckdb; db = duckdb.connect('{_shown(DB_PATH)}', read_only=True); "
+        f"query it:    .venv/bin/python -c \"import duckdb; db = duckdb.connect('{shown(DB_PATH)}', read_only=True); "
         "db.sql('select event_type, count(*) as events from main.events group by 1 order by 2 desc').show()\""
     )
     RUN_FILE.write_text(
@@ -161,7 +164,7 @@ def _previous_run(reset: bool) -> dict[str, Any] | None:
                 return previous
         except json.JSONDecodeError:
             pass
-        say(f"{_shown(RUN_FILE)} is from another version of this demo: starting over")
+        say(f"{shown(RUN_FILE)} is from another version of this demo: starting over")
     elif not reset and (RUN_FILE.exists() or DB_PATH.exists()):
         say("an earlier run did not finish: starting over")
     if DEMO_DIR.exists():
@@ -169,7 +172,7 @@ def _previous_run(reset: bool) -> dict[str, Any] | None:
     return None
 
 
-def _import_pyairbyte() -> Any:
+def import_pyairbyte() -> Any:
     import airbyte as ab
     import airbyte.progress
     import airbyte.types
@@ -190,10 +193,10 @@ def _import_pyairbyte() -> Any:
     return ab
 
 
-class _Heartbeat:
+class Heartbeat:
     """A progress line every few seconds while the sync runs, from the emulator's request log."""
 
-    def __init__(self, emulator: Emulator, every: float = 3.0) -> None:
+    def __init__(self, emulator: Any, every: float = 3.0) -> None:
         self._emulator, self._every, self._started = emulator, every, time.monotonic()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="demo-heartbeat")
@@ -214,14 +217,16 @@ class _Heartbeat:
         self._thread.join()
 
 
-def _table_stats(cache: Any, since: dict[str, tuple[int, Any]] | None = None) -> dict[str, tuple[int, Any]]:
+def table_stats(
+    cache: Any, since: dict[str, tuple[int, Any]] | None = None, streams: Any = SDK_EXAMPLE_STREAMS
+) -> dict[str, tuple[int, Any]]:
     """Per stream table: (rows, latest _airbyte_extracted_at), or with `since`: (rows, rows written since)."""
     existing = {
         row["table_name"]
         for row in cache.run_sql_query("select table_name from information_schema.tables where table_schema = 'main'")
     }
     stats = {}
-    for stream in SDK_EXAMPLE_STREAMS:
+    for stream in streams:
         if stream not in existing:
             continue
         rows, latest = cache.run_sql_query(
@@ -242,7 +247,7 @@ def _table_stats(cache: Any, since: dict[str, tuple[int, Any]] | None = None) ->
     return stats
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """The path relative to the working directory when it is inside it."""
     try:
         return str(path.relative_to(Path.cwd()))
