@@ -69,6 +69,17 @@ def test_example_notebook_executes_and_plots_opens_and_clicks(tmp_path: Path, mo
     plot = next(cell for cell in notebook.cells if "plot" in cell.metadata.get("tags", []))
     assert any("image/png" in out.get("data", {}) for out in plot.outputs)
 
+    # Engagement per message from Listrak's Email API: one row per message in the window, opens from the
+    # activity rows equal to Listrak's own summary (the notebook asserts it too), every table filled.
+    with duckdb.connect(str(tmp_path / "listrak_email_api.duckdb"), read_only=True) as db:
+        for stream in ("lists", "messages", "message_summary", "message_activity"):
+            assert db.sql(f'select count(*) from main."{stream}"').fetchone()[0] > 0, stream
+        messages = db.sql("select count(*) from main.messages").fetchone()[0]
+    engagement = next(cell for cell in notebook.cells if cell.get("id") == "engagement")
+    text = engagement.outputs[-1]["data"]["text/plain"]  # pandas may wrap the columns into blocks
+    assert "click_rate_pct" in text
+    assert {line.split()[0] for line in text.splitlines() if line[:1].isdigit()} == {str(i) for i in range(messages)}
+
     # The plotted numbers, against the same account counted straight from the emulator's data.
     per_campaign = next(cell for cell in notebook.cells if cell.get("id") == "per-campaign")
     shown = []
