@@ -319,6 +319,28 @@ def test_the_engagement_window_rereads_recent_messages_whole_and_never_older_one
             assert len(json.dumps(_state(second, stream))) < 1500, stream
 
 
+def test_list_ids_test_messages_and_previous_versions_follow_the_settings(api: EmailV1Emulator) -> None:
+    chosen = api.list_ids[1]
+    streams = ["lists", "campaigns", "messages", "message_summary", "conversation_messages"]
+    result = read(
+        api,
+        catalog(api, streams),
+        list_ids=[chosen],
+        include_test_messages=True,
+        include_previous_conversation_versions=False,
+    )
+    assert result.returncode == 0, result.errors()
+    for stream in streams:
+        expected = api.expected_records(stream, include_test_messages=True, include_previous_versions=False)
+        on_list = [record for record in expected if record["listId"] == chosen]
+        assert as_multiset(result.records(stream)) == as_multiset(on_list), stream
+    with_tests = api.expected_records("messages", include_test_messages=True)
+    assert len(with_tests) > len(api.expected_records("messages"))  # the settings change what is read
+    assert len(api.expected_records("conversation_messages", include_previous_versions=False)) < len(
+        api.expected_records("conversation_messages")
+    )
+
+
 def test_a_page_that_is_not_json_fails_its_stream_naming_the_path() -> None:
     with EmailV1Emulator(seed=23, sizes=SIZES, faults=Faults(rate_html=1.0, max_consecutive=1000)) as api:
         result = read(api, catalog(api, ["lists"]))

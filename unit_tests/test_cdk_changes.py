@@ -162,3 +162,35 @@ def test_the_configured_timeout_reaches_every_requester_parents_included() -> No
     requesters = cdk_changes._requesters(manifest)
     assert len(requesters) == 3
     assert all(r["read_timeout_in_seconds"] == r["connect_timeout_in_seconds"] == 7.5 for r in requesters)
+
+
+@pytest.mark.parametrize(
+    ("bound", "round_up", "wall_time"),
+    [
+        ("2019-01-14T17:44:40.000000Z", False, "2019-01-14T12:44:40"),  # EST
+        ("2015-08-31T20:02:41.650000Z", False, "2015-08-31T16:02:41"),  # EDT, fraction cut
+        ("2015-08-31T20:02:41.650000Z", True, "2015-08-31T16:02:42"),  # an end bound rounds up
+        ("2025-11-02T05:30:00.000000Z", False, "2025-11-02T01:30:00"),  # the first 01:30 of fall back
+        ("2025-11-02T06:30:00.000000Z", False, "2025-11-02T01:30:00"),  # and the second
+    ],
+)
+def test_templates_write_slice_bounds_as_listrak_wall_time(bound: str, round_up: bool, wall_time: str) -> None:
+    from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+
+    cdk_changes.add_api_time_macro()
+    template = "{{ to_api_time(stream_interval.start_time, config['api_timezone'], " + str(round_up) + ") }}"
+    rendered = InterpolatedString.create(template, parameters={}).eval(
+        {"api_timezone": "America/New_York"}, stream_slice={"start_time": bound}
+    )
+    assert rendered == wall_time
+
+
+def test_a_token_request_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airbyte_cdk.sources.streams.http.requests_native_auth import abstract_oauth
+
+    sent: dict[str, object] = {}
+    monkeypatch.setattr(cdk_changes.requests, "request", lambda method, url, **kwargs: sent.update(kwargs))
+    cdk_changes.time_out_token_requests()
+    abstract_oauth.requests.request("POST", "https://auth.test/OAuth2/Token", data={})
+    assert sent["timeout"] == cdk_changes.TOKEN_TIMEOUT_SECONDS
+    assert abstract_oauth.requests.exceptions is cdk_changes.requests.exceptions
