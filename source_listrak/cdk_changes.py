@@ -184,9 +184,9 @@ def close_gate_on(
     enqueue = queue.put
 
     def put(item: Any, block: bool = True, timeout: float | None = None) -> None:
-        if isinstance(item, StreamThreadException) and fatal(item.exception):
-            stopped.set()
         enqueue(item, block, timeout)
+        if isinstance(item, StreamThreadException) and fatal(item.exception):
+            stopped.set()  # after the error is queued: what the gate refuses from now on comes after it
 
     queue.put = put  # type: ignore[method-assign]
 
