@@ -148,6 +148,7 @@ def read(
     other = bench.other_cpu_seconds(before, bench.cpu_snapshot(server), result.get("cpu_s", 0.0))
     log = sorted(server.command("requests"))
     result.update(other_load=other / result["wall"], settings=settings, **requests_made(log))
+    result.update(bench.timeline(result["started_at"], result["wall"], [e[0] for e in log], [e[1] for e in log]))
     result["made"] = [
         ["POST", server.origin + path, None] if stream == "token" else ["GET", server.origin + path + f"?{q}", None]
         for _, _, _, path, q, _, _, stream in log
@@ -340,6 +341,8 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
             figures["cpu_us_per_record"] = [per_record_us(r["cpu_s"], r["records"]) for r in default]
             figures["most_in_1_05s"] = [r["most_in_1_05s"] for r in default]
             figures["other_load"] = max(r.get("other_load", 0.0) for r in default)
+            for name in ("to_first_request_s", "requests_span_s", "after_last_answer_s", "mean_in_flight"):
+                figures[name] = [r[name] for r in default if name in r]
         if replays:
             figures["replay_wall"] = [r["wall"] for r in replays]
             figures["replay_records"] = [r["records"] for r in replays]
@@ -464,6 +467,13 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
         lines.append(
             f"| default read, most requests in any 1.05 s (no budget) | {spread(figures['most_in_1_05s'], 0)} | - | - |"
         )
+        if figures.get("mean_in_flight"):
+            lines.append(
+                f"| default read: start-up to the first request s; first request to last answer s; after it to "
+                f"the exit s; requests in flight on average (8 at most) | {spread(figures['to_first_request_s'], 2)}; "
+                f"{spread(figures['requests_span_s'], 1)}; {spread(figures['after_last_answer_s'], 2)}; "
+                f"{spread(figures['mean_in_flight'], 1)} | | |"
+            )
         lines.append(
             f"| default read, CPU s (whole process) | {spread(figures['cpu_s'], 1)} for "
             f"{', '.join(f'{r:,}' for r in sorted(set(figures['records'])))} records | | |"

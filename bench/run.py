@@ -327,6 +327,7 @@ def measure(
         "maxrss_mb": usage.ru_maxrss / 1024,  # the top process alone (Linux: kilobytes)
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "returncode": process.returncode,
+        "started_at": started,  # time.perf_counter(): the same clock as the emulators' time.monotonic() on Linux
     }
     if count_records:
         result.update(records=records, states=states, first_record_s=first_record)
@@ -485,6 +486,23 @@ def most_in_window(times: list[float], seconds: float) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+def timeline(started_at: float, wall: float, arrivals: list[float], answers: list[float | None]) -> dict[str, float]:
+    """When a run's requests happened, from the emulator's log (its clock is the benchmark's on Linux): the
+    time to the first request, the span from it to the last answer, the time from that to the exit, and
+    the requests in flight on average over the span (each from its arrival to its answer)."""
+    done = [(start, end) for start, end in zip(arrivals, answers, strict=True) if end is not None]
+    if not done:
+        return {}
+    first, last = min(start for start, _ in done), max(end for _, end in done)
+    span = max(last - first, 1e-9)
+    return {
+        "to_first_request_s": first - started_at,
+        "requests_span_s": span,
+        "after_last_answer_s": started_at + wall - last,
+        "mean_in_flight": sum(end - start for start, end in done) / span,
+    }
 
 
 def spread(values: list[float], digits: int = 1, unit: str = "") -> str:
@@ -891,6 +909,8 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
                     result = measure(command, work, env, count_records=True, timeout=args.timeout)
                     other = other_cpu_seconds(before, cpu_snapshot(server), result.get("cpu_s", 0.0))
                     made = sorted(server.command("requests"))
+                    arrivals, answers = [r[0] for r in made], [r[6] for r in made]
+                    result.update(timeline(result["started_at"], result["wall"], arrivals, answers))
                     result.update(
                         kind="connector",
                         size=size,
@@ -911,7 +931,7 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
                         continue
                     requests_made = [
                         ["GET", server.base_url + path + (f"?{query}" if query else ""), None]
-                        for _, _, path, query, _, _ in made
+                        for _, _, path, query, _, _, _ in made
                     ]
                     wait_for_quiet(server, args.quiet_wait)
                     server.command("clear")
@@ -935,13 +955,26 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
                         + (f"  FAILED: {again['error'].strip().splitlines()[-1][:300]}" if "error" in again else ""),
                         flush=True,
                     )
+            except (OSError, RuntimeError, ValueError) as error:  # the server died: report the sizes done
+                code = server.process.poll()
+                print(f"  {size:,} events: stopped ({error!r}; server exit code {code})", flush=True)
+                runs.append({"kind": "connector", "size": size, "error": f"{error!r}, server exit code {code}"})
             finally:
                 server.stop()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     command = "python bench/run.py " + " ".join(args.argv)
+    commands = [command]
+    previous = out / "results.json"
+    if args.merge and previous.exists():  # keep the sizes not run now
+        old = json.loads(previous.read_text())
+        kept = [r for r in old["runs"] if r["size"] not in args.sizes]
+        if kept:
+            runs = kept + runs
+            commands = [c for c in old["meta"]["commands"] if c != command] + commands
     meta = {
-        "command": command,
+        "command": " && ".join(commands),
+        "commands": commands,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
         "python": platform.python_version(),
@@ -959,7 +992,7 @@ def write_defaults_markdown(path: Path, runs: list[dict[str, Any]], meta: dict[s
     lines = [
         "# Defaults do not throttle: source-listrak at default settings vs the same requests made one by one",
         "",
-        f"`{meta['command']}`",
+        *[f"`{command}`  " for command in meta["commands"]],
         "",
         f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
         f"{meta['latency_ms']:g} ms added to every request by the emulator (`bench/server.py`, {meta['server']}).",
@@ -1003,6 +1036,24 @@ def write_defaults_markdown(path: Path, runs: list[dict[str, Any]], meta: dict[s
             f"({min(pairs):.1f}-{max(pairs):.1f}) | {'met' if ratio >= DEFAULTS_TARGET else 'NOT met'}"
             f"{f' ({failed} failed)' if failed else ''} |"
         )
+    lines += [
+        "",
+        "Where the connector's wall time goes (from the emulator's log, medians over the connector runs): "
+        "start-up to the first request; from it to the last answer; after it to the exit; requests in "
+        "flight on average over that span (8 at most: `concurrency`).",
+        "",
+        "| events | to first request s | requests span s | after last answer s | mean in flight |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for size in sorted({r["size"] for r in runs}):
+        conn = [r for r in runs if r["size"] == size and r["kind"] == "connector" and "mean_in_flight" in r]
+        if conn:
+            lines.append(
+                f"| {size:,} | {median([r['to_first_request_s'] for r in conn]):.2f} | "
+                f"{median([r['requests_span_s'] for r in conn]):.2f} | "
+                f"{median([r['after_last_answer_s'] for r in conn]):.2f} | "
+                f"{median([r['mean_in_flight'] for r in conn]):.1f} |"
+            )
     lines.append("")
     if disturbed:
         lines += [
