@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -81,8 +82,12 @@ class EmailServer(bench.Server):
         return psutil.Process(self.process.pid).memory_info().rss / 2**20
 
 
+EXTRA_ENV: dict[str, str] = {}  # --connector-env
+EXTRA_SETTINGS: dict[str, Any] = {}  # --set
+
+
 def connector_env() -> dict[str, str]:
-    env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1"}
+    env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", **EXTRA_ENV}
     env.pop("PYTHONPATH", None)
     return env
 
@@ -98,6 +103,7 @@ def config(hello: dict[str, Any], **settings: Any) -> dict[str, Any]:
         "base_url": hello["base_url"],
         "token_url": hello["token_url"],
         "start_date": hello["start_date"],
+        **EXTRA_SETTINGS,
         **settings,
     }
 
@@ -149,6 +155,12 @@ def read(
     log = sorted(server.command("requests"))
     result.update(other_load=other / result["wall"], settings=settings, **requests_made(log))
     result.update(bench.timeline(result["started_at"], result["wall"], [e[0] for e in log], [e[1] for e in log]))
+    spans: dict[str, list[float]] = {}  # stream -> [first arrival, last answer, requests], seconds after the start
+    for arrived, answered, *_, stream in log:
+        span = spans.setdefault(stream, [arrived - result["started_at"], 0.0, 0])
+        span[1] = max(span[1], (answered or arrived) - result["started_at"])
+        span[2] += 1
+    result["stream_spans"] = spans
     result["made"] = [
         ["POST", server.origin + path, None] if stream == "token" else ["GET", server.origin + path + f"?{q}", None]
         for _, _, _, path, q, _, _, stream in log
@@ -173,6 +185,7 @@ def requests_made(log: list[list[Any]]) -> dict[str, Any]:
         "statuses": by_status,
         "most_in_1s": bench.most_in_window(arrivals, 1.0),
         "most_in_1_05s": bench.most_in_window(arrivals, 1.05),
+        "data_most_in": {f"{w:g}": bench.most_in_window(data_arrivals, w) for w in (0.5, 0.95, 1.0, 1.05, 1.1, 2.1)},
         "data_most_in_1s": bench.most_in_window(data_arrivals, 1.0),
         "data_most_in_1_05s": bench.most_in_window(data_arrivals, 1.05),
         "span_s": (max(arrivals) - min(arrivals)) if arrivals else 0.0,
@@ -334,6 +347,7 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
             figures["requests_vs_model"] = [d / total_model - 1 for d in data]
             figures["token_requests"] = [r["token_requests"] for r in default]
             figures["requests_by_stream"] = default[0]["requests_by_stream"]
+            figures["stream_spans"] = default[0].get("stream_spans", {})
             figures["wall"] = [r["wall"] for r in default]
             figures["peak_rss_mb"] = [r["peak_rss_mb"] for r in default]
             figures["cpu_s"] = [r["cpu_s"] for r in default]
@@ -368,6 +382,7 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
                 "data_most_in_1s": b["data_most_in_1s"],
                 "data_most_in_1_05s": b["data_most_in_1_05s"],
                 "token_requests": b["token_requests"],
+                "data_most_in": b.get("data_most_in", {}),
                 "least_wall": (b["requests"] - b["token_requests"]) * 1.05 / b["budget"],
                 "peak_rss_mb": b["peak_rss_mb"],
                 "records": b["records"],
@@ -392,7 +407,9 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
         f"{meta['latency_ms']:g} ms added to every request by the emulator (bench/email_server.py, answers "
         f"cached after an unmeasured warm-up read at no latency); {len(meta['streams'])} streams "
         f"({', '.join(meta['streams']) if len(meta['streams']) < 21 else 'all 21'}), incremental where they "
-        "can be, no state.",
+        "can be, no state."
+        + (f" Connector environment: {meta['connector_env']}." if meta.get("connector_env") else "")
+        + (f" **Settings changed from the defaults: {meta['settings']}.**" if meta.get("settings") else ""),
         "",
         "**default** = `source-listrak read` with config `{credentials (OAuth2 client credentials), base_url, "
         "token_url, start_date}` only: concurrency 8, no request budget, count 5000. **replay** = the "
@@ -461,6 +478,14 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
                 f"{verdict(b['most_in_1_05s'] <= limit)} |",
                 f"| the same, data requests only (what the budget paces) | {b['data_most_in_1_05s']} "
                 f"({b['data_most_in_1s']}) | ≤ {limit} | {verdict(b['data_most_in_1_05s'] <= limit)} |",
+                "| the same, data requests in windows of "
+                + ", ".join(f"{w} s" for w in b["data_most_in"])
+                + " | "
+                + ", ".join(str(n) for n in b["data_most_in"].values())
+                + " | at the budget: "
+                + ", ".join(str(math.ceil(float(w) / 1.05 - 1e-9) * limit) for w in b["data_most_in"])
+                + " "
+                "| - |",
                 f"| budget read, wall s; peak RSS MB | {b['wall']:.1f} (≥ {b['least_wall']:.1f} s for "
                 f"{b['requests'] - b['token_requests']:,} data requests at the budget); {b['peak_rss_mb']:.0f} | | |",
             ]
@@ -487,14 +512,27 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
                 f"{spread(figures['replay_cpu_us_per_record'], 2, ' µs')}) | | |",
                 f"| CPU per record, default read ÷ floor | **{figures['cpu_vs_floor']:.1f}×** | report | - |",
             ]
-        lines += ["", "Data requests per stream (first default read) against the model:", ""]
-        lines += ["| stream | records | requests | model | difference |", "|---|---:|---:|---:|---:|"]
-        made = figures["requests_by_stream"]
+        lines += [
+            "",
+            "Data requests per stream (first default read) against the model, and when that read made them "
+            "(seconds after its start: first arrival, last answer; a stream's requests include those its "
+            "children's partition routers make to read it as a parent):",
+            "",
+        ]
+        lines += [
+            "| stream | records | requests | model | difference | from s | to s |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        made, spans = figures["requests_by_stream"], figures.get("stream_spans", {})
         for stream, count in figures["model"].items():
+            first, last, _ = spans.get(stream, [float("nan"), float("nan"), 0])
             lines.append(
                 f"| {stream} | {expected.get(stream, 0):,} | {made.get(stream, 0):,} | {count:,} | "
-                f"{made.get(stream, 0) - count:+,} |"
+                f"{made.get(stream, 0) - count:+,} | {first:.1f} | {last:.1f} |"
             )
+        if "token" in spans:
+            first, last, count = spans["token"]
+            lines.append(f"| (token POSTs) | | {count:,} | | | {first:.1f} | {last:.1f} |")
         lines.append("")
     main_scale = next((scale for scale in summary if scale != "soak"), None)
     if "soak" in summary and main_scale and "peak_rss_mb" in summary["soak"] and "peak_rss_mb" in summary[main_scale]:
@@ -543,6 +581,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-only", action="store_true", help="only the soak; the 1M figures from results.json")
     parser.add_argument("--soak-messages", type=int, default=None, help="default 10x --messages (10M rows)")
     parser.add_argument("--profile", action="store_true", help="py-spy over one default read instead")
+    parser.add_argument(
+        "--connector-env", action="append", default=[], metavar="NAME=VALUE", help="set for the connector (repeatable)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=JSON",
+        help="a connector setting on top of the defaults, e.g. concurrency=4 (repeatable; the report says so)",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before one run is killed")
     parser.add_argument("--quiet-wait", type=float, default=60, help="wait up to this long for idle CPUs")
     parser.add_argument("--out", default=str(BENCH / "results" / "email-api"))
@@ -556,6 +604,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.stream_list = [s for s in args.streams.split(",") if s]
     args.soak_messages = args.soak_messages or 10 * args.messages
+    for pair in args.connector_env:
+        name, _, value = pair.partition("=")
+        EXTRA_ENV[name] = value
+    for pair in args.set:
+        name, _, value = pair.partition("=")
+        EXTRA_SETTINGS[name] = json.loads(value)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     return args
 
@@ -599,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
         "lists": args.lists,
         "recipients": args.recipients,
         "links": args.links,
+        "connector_env": EXTRA_ENV,
+        "settings": EXTRA_SETTINGS,
         **bench.versions(None),
     }
     (out / "results.json").write_text(
