@@ -153,7 +153,49 @@ def job_dlt(spec: dict[str, Any]) -> dict[str, Any]:
     return {"records": int(rows[0][0]), "dlt_version": dlt.__version__}
 
 
-JOBS = {"floor": job_floor, "pyairbyte": job_pyairbyte, "dlt": job_dlt}
+def job_replay(spec: dict[str, Any]) -> dict[str, Any]:
+    """A bare sequential client making the requests a connector made (from the emulator's log), one after
+    another, in the order they arrived: a `requests.Session` and `orjson.loads` of every answer, nothing else.
+
+    spec["requests"]: [[method, url, form or null], ...]. A POST is a token request: its form is sent
+    form-encoded without an Authorization header, and the access token it returns is sent as
+    `Bearer` with the GETs after it. spec["authorization"]: the header of every GET otherwise (API key).
+    Records: the length of the answer's `events` or `data` list, 1 for a `data` object.
+    """
+    import orjson
+    import requests
+
+    session = requests.Session()
+    if spec.get("authorization"):
+        session.headers["Authorization"] = spec["authorization"]
+    records = nbytes = 0
+    statuses: dict[str, int] = {}
+    began, cpu_began = time.perf_counter(), time.process_time()
+    for method, url, form in spec["requests"]:
+        if method == "POST":
+            response = session.post(url, data=form, headers={"Authorization": None}, timeout=60)
+            body = orjson.loads(response.content)
+            if response.status_code == 200:
+                session.headers["Authorization"] = f"Bearer {body['access_token']}"
+        else:
+            response = session.get(url, timeout=60)
+            body = orjson.loads(response.content)
+            if response.status_code == 200 and isinstance(body, dict):
+                found = body.get("events", body.get("data"))
+                records += len(found) if isinstance(found, list) else 1 if isinstance(found, dict) else 0
+        nbytes += len(response.content)
+        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+    return {
+        "records": records,
+        "requests": len(spec["requests"]),
+        "bytes": nbytes,
+        "by_status": statuses,
+        "loop_s": time.perf_counter() - began,
+        "loop_cpu_s": time.process_time() - cpu_began,
+    }
+
+
+JOBS = {"floor": job_floor, "pyairbyte": job_pyairbyte, "dlt": job_dlt, "replay": job_replay}
 
 
 def run_job(name: str, spec_path: str) -> int:
@@ -243,8 +285,11 @@ class RssMonitor(threading.Thread):
         self.join()
 
 
-def measure(command: list[str], cwd: Path, env: dict[str, str], count_records: bool, timeout: float) -> dict[str, Any]:
-    """Runs one command; wall time, peak RSS of its process tree, and (for the connector) its records."""
+def measure(
+    command: list[str], cwd: Path, env: dict[str, str], count_records: bool, timeout: float, by_stream: bool = False
+) -> dict[str, Any]:
+    """Runs one command; wall time, peak RSS of its process tree, and (for the connector) its records
+    (with `by_stream`, also per stream)."""
     stderr_path = cwd / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         started = time.perf_counter()
@@ -254,12 +299,17 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], count_records: b
         timer = threading.Timer(timeout, process.kill)
         timer.start()
         records = states = 0
+        streams: dict[str, int] = {}
         first_record = None
         tail: list[bytes] = []
         assert process.stdout is not None
         for line in process.stdout:  # the null sink: count and discard
             if count_records and line.startswith(b'{"type":"RECORD"'):
                 records += 1
+                if by_stream:
+                    at = line.find(b'"stream":"') + 10
+                    name = line[at : line.find(b'"', at)].decode()
+                    streams[name] = streams.get(name, 0) + 1
                 if first_record is None:
                     first_record = time.perf_counter() - started
             elif count_records and line.startswith(b'{"type":"STATE"'):
@@ -277,9 +327,12 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], count_records: b
         "maxrss_mb": usage.ru_maxrss / 1024,  # the top process alone (Linux: kilobytes)
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "returncode": process.returncode,
+        "started_at": started,  # time.perf_counter(): the same clock as the emulators' time.monotonic() on Linux
     }
     if count_records:
         result.update(records=records, states=states, first_record_s=first_record)
+        if by_stream:
+            result["records_by_stream"] = streams
     errors = [line.decode(errors="replace")[:500] for line in tail if b'"trace":{"type":"ERROR"' in line]
     if process.returncode != 0 or errors:
         stderr_tail = stderr_path.read_text(errors="replace")[-2000:]
@@ -403,6 +456,60 @@ def wait_for_quiet(server: Server, longest: float) -> None:
             return
 
 
+def replay(requests_made: list[list[Any]], authorization: str | None, work: Path, timeout: float) -> dict[str, Any]:
+    """`job_replay` in its own process over `requests_made`; wall time and peak RSS as for any method."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    spec = {"requests": requests_made, "authorization": authorization, "result_file": str(work / "result.json")}
+    (work / "spec.json").write_text(json.dumps(spec))
+    env = {**os.environ}
+    env.pop("PYTHONPATH", None)
+    command = [str(VENV_PYTHON), str(Path(__file__).resolve()), "--job", "replay", "--spec", str(work / "spec.json")]
+    result = measure(command, work, env, count_records=False, timeout=timeout)
+    result_file = work / "result.json"
+    if result_file.exists():
+        result.update(json.loads(result_file.read_text()))
+    elif "error" not in result:
+        result["error"] = "the replay wrote no result"
+    return result
+
+
+def most_in_window(times: list[float], seconds: float) -> int:
+    """The largest number of `times` (seconds) in any window [t, t + `seconds`)."""
+    ordered, most, first = sorted(times), 0, 0
+    for last, moment in enumerate(ordered):
+        while moment - ordered[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def timeline(started_at: float, wall: float, arrivals: list[float], answers: list[float | None]) -> dict[str, float]:
+    """When a run's requests happened, from the emulator's log (its clock is the benchmark's on Linux): the
+    time to the first request, the span from it to the last answer, the time from that to the exit, and
+    the requests in flight on average over the span (each from its arrival to its answer)."""
+    done = [(start, end) for start, end in zip(arrivals, answers, strict=True) if end is not None]
+    if not done:
+        return {}
+    first, last = min(start for start, _ in done), max(end for _, end in done)
+    span = max(last - first, 1e-9)
+    return {
+        "to_first_request_s": first - started_at,
+        "requests_span_s": span,
+        "after_last_answer_s": started_at + wall - last,
+        "mean_in_flight": sum(end - start for start, end in done) / span,
+    }
+
+
+def spread(values: list[float], digits: int = 1, unit: str = "") -> str:
+    """min / median / max, as the report shows them."""
+    if not values:
+        return "-"
+    low, mid, high = min(values), median(values), max(values)
+    return f"{low:.{digits}f} / **{mid:.{digits}f}** / {high:.{digits}f}{unit}"
+
+
 # ------------------------------------------------------------------------------------- reports
 
 
@@ -523,9 +630,7 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
             if cdk and seq and "vs_floor" in cdk:
                 steady = ""
                 if cdk.get("first_record_s") is not None and seq.get("first_record_s") is not None:
-                    per_record = [
-                        (r["wall"] - r["first_record_s"]) / r["records"][0] * 1e6 for r in (seq, cdk)
-                    ]
+                    per_record = [(r["wall"] - r["first_record_s"]) / r["records"][0] * 1e6 for r in (seq, cdk)]
                     steady = f"; after the first record {per_record[0]:.1f} vs {per_record[1]:.1f} µs per record"
                 out.append(
                     (
@@ -764,14 +869,216 @@ def aggregate_profile(raw: Path, title: str, top: int = 25) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------- defaults vs a sequential replay
+
+DEFAULTS_TARGET = 3.0  # at default settings, at least this many times faster than the same requests in a row
+
+
+def defaults_vs_replay(args: argparse.Namespace) -> int:
+    """`--defaults`: the connector at DEFAULT settings (credentials and base_url only: concurrency 8, no
+    request budget, perPage 100, 7-day windows, 90-day initial sync) reading the events stream, then the
+    exact requests it made (from the emulator's log) replayed one after another by `job_replay`; in turn
+    (connector, replay, connector, replay, ...), against the same server and latency."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="listrak-bench-defaults-"))
+    env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1"}
+    env.pop("PYTHONPATH", None)
+    runs: list[dict[str, Any]] = []
+    latency = args.latencies[0]
+    try:
+        for size in args.sizes:
+            server = Server(size, args.server == "plain")
+            server.command(f"latency {latency}")
+            print(f"{size:,} events, {latency:g} ms: server ready at {server.base_url}", flush=True)
+            try:
+                for repeat in range(args.repeat):
+                    work = scratch / "connector"
+                    shutil.rmtree(work, ignore_errors=True)
+                    work.mkdir(parents=True)
+                    config = {"credentials": {"auth_type": "api_key", "api_key": API_KEY}, "base_url": server.base_url}
+                    (work / "config.json").write_text(json.dumps(config))
+                    (work / "catalog.json").write_text(json.dumps(EVENTS_CATALOG))
+                    command = [str(CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+                    wait_for_quiet(server, args.quiet_wait)
+                    server.command("clear")
+                    before = cpu_snapshot(server)
+                    result = measure(command, work, env, count_records=True, timeout=args.timeout)
+                    other = other_cpu_seconds(before, cpu_snapshot(server), result.get("cpu_s", 0.0))
+                    made = sorted(server.command("requests"))
+                    arrivals, answers = [r[0] for r in made], [r[6] for r in made]
+                    result.update(timeline(result["started_at"], result["wall"], arrivals, answers))
+                    result.update(
+                        kind="connector",
+                        size=size,
+                        latency_ms=latency,
+                        repeat=repeat,
+                        requests=len(made),
+                        statuses=sorted({str(r[4]) for r in made}),
+                        other_load=other / result["wall"],
+                    )
+                    runs.append(result)
+                    print(
+                        f"  #{repeat + 1} connector {result.get('records', '?'):>8} records {result['wall']:7.2f} s "
+                        f"{result['peak_rss_mb']:5.0f} MB {len(made):>5} requests"
+                        + (f"  FAILED: {result['error'].strip().splitlines()[-1][:300]}" if "error" in result else ""),
+                        flush=True,
+                    )
+                    if repeat >= args.replay_repeat or "error" in result:
+                        continue
+                    requests_made = [
+                        ["GET", server.base_url + path + (f"?{query}" if query else ""), None]
+                        for _, _, path, query, _, _, _ in made
+                    ]
+                    wait_for_quiet(server, args.quiet_wait)
+                    server.command("clear")
+                    before = cpu_snapshot(server)
+                    again = replay(requests_made, f"Bearer {API_KEY}", scratch / "replay", args.timeout)
+                    other = other_cpu_seconds(before, cpu_snapshot(server), again.get("cpu_s", 0.0))
+                    again.update(
+                        kind="replay",
+                        size=size,
+                        latency_ms=latency,
+                        repeat=repeat,
+                        served=server.command("stats")["requests"],
+                        other_load=other / again["wall"],
+                        vs_connector=again["wall"] / result["wall"],
+                    )
+                    runs.append(again)
+                    print(
+                        f"  #{repeat + 1} replay    {again.get('records', '?'):>8} records {again['wall']:7.2f} s "
+                        f"{again['peak_rss_mb']:5.0f} MB {again.get('requests', '?'):>5} requests: "
+                        f"{again['vs_connector']:.2f}x the connector's wall time"
+                        + (f"  FAILED: {again['error'].strip().splitlines()[-1][:300]}" if "error" in again else ""),
+                        flush=True,
+                    )
+            except (OSError, RuntimeError, ValueError) as error:  # the server died: report the sizes done
+                code = server.process.poll()
+                print(f"  {size:,} events: stopped ({error!r}; server exit code {code})", flush=True)
+                runs.append({"kind": "connector", "size": size, "error": f"{error!r}, server exit code {code}"})
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    command = "python bench/run.py " + " ".join(args.argv)
+    commands = [command]
+    previous = out / "results.json"
+    if args.merge and previous.exists():  # keep the sizes not run now
+        old = json.loads(previous.read_text())
+        kept = [r for r in old["runs"] if r["size"] not in args.sizes]
+        if kept:
+            runs = kept + runs
+            commands = [c for c in old["meta"]["commands"] if c != command] + commands
+    meta = {
+        "command": " && ".join(commands),
+        "commands": commands,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(),
+        "server": args.server,
+        "latency_ms": latency,
+        **versions(None),
+    }
+    (out / "results.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
+    write_defaults_markdown(out / "results.md", runs, meta)
+    print((out / "results.md").read_text())
+    return 0
+
+
+def write_defaults_markdown(path: Path, runs: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    lines = [
+        "# Defaults do not throttle: source-listrak at default settings vs the same requests made one by one",
+        "",
+        *[f"`{command}`  " for command in meta["commands"]],
+        "",
+        f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
+        f"{meta['latency_ms']:g} ms added to every request by the emulator (`bench/server.py`, {meta['server']}).",
+        "",
+        "connector: `source-listrak read`, config `{credentials (api_key), base_url}` only, so every setting is "
+        "its default (concurrency 8, requests_per_second 0, max_records_per_page 100, window_days 7, "
+        "initial_sync_days 90); the events stream, incremental catalog, no state. replay: the requests the "
+        "connector made in the run before it, from the emulator's log, in the order they arrived, one after "
+        "another with a bare `requests.Session` and `orjson.loads` of each answer (`run.py --job replay`). "
+        "Wall time: the whole process, start to exit (start-up and imports included). Figures are "
+        "min / **median** / max over the runs; × = replay wall ÷ connector wall (ratio of the medians; "
+        "in brackets min-max of the ratios of each connector run and the replay after it).",
+        "",
+        "| events | records | requests | connector runs | connector wall s | connector peak RSS MB | "
+        "connector CPU s | replay runs | replay wall s | × (target ≥ 3) | verdict |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    disturbed = False
+    for size in sorted({r["size"] for r in runs}):
+        conn = [r for r in runs if r["size"] == size and r["kind"] == "connector" and "error" not in r]
+        reps = [r for r in runs if r["size"] == size and r["kind"] == "replay" and "error" not in r]
+        failed = sum(1 for r in runs if r["size"] == size and "error" in r)
+        if not conn or not reps:
+            lines.append(f"| {size:,} | | | {len(conn)} | | | | {len(reps)} | | | failed ({failed}) |")
+            continue
+        records = sorted({r["records"] for r in conn})
+        replay_records = sorted({r["records"] for r in reps})
+        requests = sorted({r["requests"] for r in conn})
+        ratio = median([r["wall"] for r in reps]) / median([r["wall"] for r in conn])
+        pairs = [r["vs_connector"] for r in reps]
+        mark = any(r.get("other_load", 0.0) > DISTURBED for r in conn + reps)
+        disturbed |= mark
+        shown_records = ", ".join(_fmt_int(r) for r in records)
+        if replay_records != records:
+            shown_records += f" (replay: {', '.join(_fmt_int(r) for r in replay_records)})"
+        lines.append(
+            f"| {size:,} | {shown_records} | {', '.join(_fmt_int(r) for r in requests)} | {len(conn)} | "
+            f"{spread([r['wall'] for r in conn], 2)}{' †' if mark else ''} | "
+            f"{spread([r['peak_rss_mb'] for r in conn], 0)} | {spread([r['cpu_s'] for r in conn], 1)} | "
+            f"{len(reps)} | {spread([r['wall'] for r in reps], 1)} | **{ratio:.1f}×** "
+            f"({min(pairs):.1f}-{max(pairs):.1f}) | {'met' if ratio >= DEFAULTS_TARGET else 'NOT met'}"
+            f"{f' ({failed} failed)' if failed else ''} |"
+        )
+    lines += [
+        "",
+        "Where the connector's wall time goes (from the emulator's log, medians over the connector runs): "
+        "start-up to the first request; from it to the last answer; after it to the exit; requests in "
+        "flight on average over that span (8 at most: `concurrency`).",
+        "",
+        "| events | to first request s | requests span s | after last answer s | mean in flight |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for size in sorted({r["size"] for r in runs}):
+        conn = [r for r in runs if r["size"] == size and r["kind"] == "connector" and "mean_in_flight" in r]
+        if conn:
+            lines.append(
+                f"| {size:,} | {median([r['to_first_request_s'] for r in conn]):.2f} | "
+                f"{median([r['requests_span_s'] for r in conn]):.2f} | "
+                f"{median([r['after_last_answer_s'] for r in conn]):.2f} | "
+                f"{median([r['mean_in_flight'] for r in conn]):.1f} |"
+            )
+    lines.append("")
+    if disturbed:
+        lines += [
+            f"† Other processes used more than {DISTURBED:.0%} of a CPU during at least one of these runs.",
+            "",
+        ]
+    path.write_text("\n".join(lines))
+
+
 # ---------------------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000", help="event counts, comma-separated")
-    parser.add_argument("--latency", default="0,100", help="per-request latency in ms, comma-separated")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--sizes", default=None, help="event counts, comma-separated (default 10000,100000; --defaults: 20000,100000)"
+    )
+    parser.add_argument(
+        "--latency", default=None, help="per-request latency in ms, comma-separated (default 0,100; --defaults: 100)"
+    )
+    parser.add_argument("--repeat", type=int, default=None, help="runs of each (default 3; --defaults: 5)")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="instead: the connector at default settings vs a sequential replay of its requests "
+        "(bench/results/defaults/)",
+    )
+    parser.add_argument("--replay-repeat", type=int, default=3, help="--defaults: replays (each after a connector run)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}")
     parser.add_argument("--concurrency", type=int, default=8, help="the concurrent read's concurrency")
     parser.add_argument("--window-days", type=int, default=3, help="the concurrent read's window_days")
@@ -792,7 +1099,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60,
         help="before each run, wait up to this many seconds for other processes to leave the CPUs idle",
     )
-    parser.add_argument("--out", default=str(BENCH / "results"))
+    parser.add_argument("--out", default=None, help="default bench/results (--defaults: bench/results/defaults)")
     parser.add_argument(
         "--merge",
         action="store_true",
@@ -802,8 +1109,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--job", choices=sorted(JOBS), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    args.latencies = [float(s) for s in args.latency.split(",") if s]
+    args.argv = list(argv if argv is not None else sys.argv[1:])
+    if args.defaults:
+        args.sizes = args.sizes or "20000,100000"
+        args.latency = args.latency or "100"
+        args.repeat = args.repeat or 5
+        args.out = args.out or str(BENCH / "results" / "defaults")
+    args.sizes = [int(s) for s in (args.sizes or "10000,100000").split(",") if s]
+    args.latencies = [float(s) for s in (args.latency or "0,100").split(",") if s]
+    args.repeat = args.repeat or 3
+    args.out = args.out or str(BENCH / "results")
     args.method_list = [m for m in args.methods.split(",") if m]
     unknown = set(args.method_list) - set(METHODS)
     if unknown:
@@ -823,6 +1138,8 @@ def main(argv: list[str] | None = None) -> int:
     EVENTS_CATALOG.update(events_catalog())
     if args.profile:
         return profile(args)
+    if args.defaults:
+        return defaults_vs_replay(args)
     dlt_python = ensure_dlt_venv() if "dlt" in args.method_list else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

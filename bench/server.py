@@ -9,6 +9,8 @@ per line, each with one JSON line on stdout:
     clear             empties the request log
     latency <ms>      changes the per-request latency (the emulator reads it on every request)
     log               the request log: [[monotonic time, path, status], ...]
+    requests          the request log in full:
+                      [[monotonic time, method, path, raw query, status, records, answered (monotonic)], ...]
     quit              stops the server
 
 Unless `--plain`, the /events pages are joined from records serialized once at start-up
@@ -78,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             reply = {"ok": True, "latency_ms": emulator.faults.latency_ms}
         elif command == "log":
             reply = [[entry.time, entry.path, entry.status] for entry in list(emulator.request_log)]
+        elif command == "requests":
+            reply = [
+                [entry.time, entry.method, entry.path, entry.raw_query, entry.status, entry.records, entry.answered]
+                for entry in list(emulator.request_log)
+            ]
         elif command == "quit":
             break
         else:
