@@ -10,7 +10,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Generator, Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -20,6 +20,7 @@ import orjson
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
@@ -87,6 +88,8 @@ class EnvelopeExtractor(RecordExtractor):
             yield body
             return
         items = self._items(body, response)
+        # The paginator reads the envelope again: give it the envelope without its records.
+        setattr(response, ENVELOPE_ATTRIBUTE, {key: value for key, value in body.items() if value is not items})
         if self._one_record and isinstance(items, dict):
             items = [items]
         if not isinstance(items, list):
@@ -132,6 +135,31 @@ class _SliceTransformation(RecordTransformation):
 
     def apply(self, record: dict[str, Any], stream_slice: StreamSlice | None) -> None:
         raise NotImplementedError
+
+
+ENVELOPE_ATTRIBUTE = "listrak_envelope"
+
+
+class EnvelopeDecoder(JsonDecoder):
+    """What the paginator decodes: the page's envelope as the extractor read it, without the records.
+
+    The CDK's ``JsonDecoder`` parses a whole page a second time for its cursor: at Listrak's 5,000
+    records per page, a page's worth of memory per worker and a parse per page. A response the
+    extractor did not read (an error answer) is parsed here. A ``JsonDecoder`` because the CDK's
+    paginators accept no other kind.
+    """
+
+    def __init__(self, parameters: Mapping[str, Any] | None = None, **_: Any) -> None:
+        super().__init__(parameters or {})
+
+    def decode(self, response: requests.Response) -> Generator[MutableMapping[str, Any], None, None]:
+        envelope = getattr(response, ENVELOPE_ATTRIBUTE, None)
+        if envelope is None:
+            try:
+                envelope = loads(response.content)
+            except ValueError:
+                envelope = {}
+        yield envelope if isinstance(envelope, dict) else {}
 
 
 @dataclass

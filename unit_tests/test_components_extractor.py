@@ -1,6 +1,6 @@
-"""Contract envelopes: ``{"<records key>": [...]}`` with a ``data`` fallback (seed 000), HAL
-``{"_embedded": {"item": [...]}}`` where a missing ``_embedded`` is zero records (seed 003), and the
-single webhook-events object. Anything else ends the sync with a message naming the path."""
+"""Envelopes: ``{"<records key>": [...]}`` with a ``data`` fallback, HAL ``{"_embedded": {"item": [...]}}``
+where a missing ``_embedded`` is zero records, the single webhook-events object, and Listrak v1's
+``{"data": [...]}`` / ``{"data": {...}}``. Anything else ends the sync with a message naming the path."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import requests
 from airbyte_cdk.models import FailureType
 
-from source_listrak.components import EnvelopeExtractor, ListrakResponseError
+from source_listrak.components import EnvelopeDecoder, EnvelopeExtractor, ListrakResponseError
 
 
 def extractor(resource: str, records_key: str) -> EnvelopeExtractor:
@@ -117,3 +117,23 @@ def test_a_long_html_body_is_previewed_not_dumped() -> None:
     with pytest.raises(ListrakResponseError) as raised:
         extract("events", "events", response(text=html, content_type="text/html"))
     assert len(raised.value.message) < 500
+
+
+def test_one_v1_record_under_data_is_read() -> None:
+    given = response({"status": 200, "data": {"sentCount": 3}})
+    records = list(EnvelopeExtractor(parameters={"records_key": "data", "one_record": True}).extract_records(given))
+    assert records == [{"sentCount": 3}]
+
+
+def test_the_paginator_gets_the_envelope_without_the_records_and_no_second_parse() -> None:
+    page = response({"status": 200, "nextPageCursor": "Q+/=", "data": [{"emailAddress": "a@example.com"}]})
+    extract("List/{listId}/Contact", "data", page)
+    page._content = b"not JSON any more: the envelope is not parsed again"
+
+    assert list(EnvelopeDecoder().decode(page)) == [{"status": 200, "nextPageCursor": "Q+/="}]
+
+
+def test_an_answer_the_extractor_did_not_read_is_parsed_for_the_paginator() -> None:
+    error = response({"status": 404, "error": "ERROR_UNABLE_TO_LOCATE_RESOURCE"}, status=404)
+    assert list(EnvelopeDecoder().decode(error)) == [{"status": 404, "error": "ERROR_UNABLE_TO_LOCATE_RESOURCE"}]
+    assert list(EnvelopeDecoder().decode(response(text="<html>"))) == [{}]
