@@ -4,8 +4,8 @@
 
 The packaged manifest with the CDK's ``DpathExtractor`` instead of ``EnvelopeExtractor``, no
 transformations, no state migration, no request budget, the default error handler, an empty schema,
-and none of ``source_listrak.cdk_hot_paths`` or the cursor parser. What it takes per record is what
-any declarative connector pays before doing anything with a record (bench/README.md).
+and none of ``source_listrak.cdk_changes`` (the cursor parser included). What it takes per record
+is what any declarative connector pays before doing anything with a record (bench/README.md).
 """
 
 from __future__ import annotations

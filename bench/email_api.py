@@ -19,7 +19,8 @@ that is not measured, so that building pages is not what is measured. Then, with
                order they arrived, one after another: a bare requests.Session + orjson.loads
                (`run.py --job replay`); after each of the first `--replay-repeat` default runs
     budget     one default read with `requests_per_second: --budget` (default 20); the emulator's
-               log must show no more than that many requests in any 1.05 s window
+               log must show no more than that many API requests in any 1 s (token POSTs go to
+               Listrak's auth host and are not paced by the budget)
     soak       (--soak) 10x the messages (2,000 in the window: 10M activity rows), one default read,
                peak RSS against the 1M runs'
 
@@ -57,6 +58,18 @@ ENGAGEMENT = (
     "message_link_clickers",
     "message_activity",
 )
+
+
+def limiter_window_seconds() -> float:
+    """The request budget's window, from the manifest (`interval: PT1.25S`)."""
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "source_listrak" / "manifest.yaml").read_text())
+    interval = manifest["api_budget"]["policies"][0]["rates"][0]["interval"]
+    return float(interval.removeprefix("PT").removesuffix("S"))
+
+
+LIMITER_WINDOW_S = limiter_window_seconds()
 TARGETS = {"requests_within": 0.10, "speedup": 3.0, "peak_rss_mb": 200.0, "soak_growth": 0.15}
 
 
@@ -184,10 +197,12 @@ def requests_made(log: list[list[Any]]) -> dict[str, Any]:
         "requests_by_stream": by_stream,
         "statuses": by_status,
         "most_in_1s": bench.most_in_window(arrivals, 1.0),
-        "most_in_1_05s": bench.most_in_window(arrivals, 1.05),
-        "data_most_in": {f"{w:g}": bench.most_in_window(data_arrivals, w) for w in (0.5, 0.95, 1.0, 1.05, 1.1, 2.1)},
+        "most_in_window": bench.most_in_window(arrivals, LIMITER_WINDOW_S),
+        "data_most_in": {
+            f"{w:g}": bench.most_in_window(data_arrivals, w) for w in (0.5, 1.0, LIMITER_WINDOW_S, 2 * LIMITER_WINDOW_S)
+        },
         "data_most_in_1s": bench.most_in_window(data_arrivals, 1.0),
-        "data_most_in_1_05s": bench.most_in_window(data_arrivals, 1.05),
+        "data_most_in_window": bench.most_in_window(data_arrivals, LIMITER_WINDOW_S),
         "span_s": (max(arrivals) - min(arrivals)) if arrivals else 0.0,
     }
 
@@ -213,8 +228,8 @@ def show(kind: str, result: dict[str, Any]) -> None:
         f"  {kind:<9} {result.get('records', '?'):>9} records {result['wall']:8.2f} s "
         f"{result['peak_rss_mb']:5.0f} MB {result['cpu_s']:7.1f} CPU s {result.get('requests', '?'):>6} requests"
     )
-    if "most_in_1_05s" in result:
-        line += f" (busiest 1.05 s: {result['most_in_1_05s']})"
+    if "most_in_1s" in result:
+        line += f" (busiest second: {result['most_in_1s']})"
     if "error" in result:
         line += "  FAILED: " + result["error"].strip().splitlines()[-1][:300]
     print(line, flush=True)
@@ -353,7 +368,7 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
             figures["cpu_s"] = [r["cpu_s"] for r in default]
             figures["records"] = [r["records"] for r in default]
             figures["cpu_us_per_record"] = [per_record_us(r["cpu_s"], r["records"]) for r in default]
-            figures["most_in_1_05s"] = [r["most_in_1_05s"] for r in default]
+            figures["most_in_1s"] = [r["most_in_1s"] for r in default]
             figures["other_load"] = max(r.get("other_load", 0.0) for r in default)
             for name in ("to_first_request_s", "requests_span_s", "after_last_answer_s", "mean_in_flight"):
                 figures[name] = [r[name] for r in default if name in r]
@@ -378,12 +393,12 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
                 "wall": b["wall"],
                 "requests": b["requests"],
                 "most_in_1s": b["most_in_1s"],
-                "most_in_1_05s": b["most_in_1_05s"],
+                "most_in_window": b["most_in_window"],
                 "data_most_in_1s": b["data_most_in_1s"],
-                "data_most_in_1_05s": b["data_most_in_1_05s"],
+                "data_most_in_window": b["data_most_in_window"],
                 "token_requests": b["token_requests"],
                 "data_most_in": b.get("data_most_in", {}),
-                "least_wall": (b["requests"] - b["token_requests"]) * 1.05 / b["budget"],
+                "least_wall": (b["requests"] - b["token_requests"]) * LIMITER_WINDOW_S / b["budget"],
                 "peak_rss_mb": b["peak_rss_mb"],
                 "records": b["records"],
             }
@@ -472,25 +487,25 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
             b = figures["budget"]
             limit = b["requests_per_second"]
             lines += [
-                f"| budget read (`requests_per_second: {limit}`): most requests in any 1.05 s window [t, t + 1.05) "
-                f"of the emulator's log, all of them (in any 1 s) | {b['most_in_1_05s']} ({b['most_in_1s']}); "
-                f"{b['token_requests']} of the {b['requests']:,} requests are token POSTs | ≤ {limit} | "
-                f"{verdict(b['most_in_1_05s'] <= limit)} |",
-                f"| the same, data requests only (what the budget paces) | {b['data_most_in_1_05s']} "
-                f"({b['data_most_in_1s']}) | ≤ {limit} | {verdict(b['data_most_in_1_05s'] <= limit)} |",
+                f"| budget read (`requests_per_second: {limit}`): most API requests in any 1 s [t, t + 1) of the "
+                f"emulator's log (in any {LIMITER_WINDOW_S:g} s, the limiter's window) | {b['data_most_in_1s']} "
+                f"({b['data_most_in_window']}) | ≤ {limit} | "
+                f"{verdict(b['data_most_in_1s'] <= limit)} |",
+                f"| the same with the token POSTs to the auth host, which the budget does not pace "
+                f"({b['token_requests']} of {b['requests']:,}) | {b['most_in_1s']} ({b['most_in_window']}) | - | - |",
                 "| the same, data requests in windows of "
                 + ", ".join(f"{w} s" for w in b["data_most_in"])
                 + " | "
                 + ", ".join(str(n) for n in b["data_most_in"].values())
                 + " | at the budget: "
-                + ", ".join(str(math.ceil(float(w) / 1.05 - 1e-9) * limit) for w in b["data_most_in"])
+                + ", ".join(str(math.ceil(float(w) / LIMITER_WINDOW_S - 1e-9) * limit) for w in b["data_most_in"])
                 + " "
                 "| - |",
                 f"| budget read, wall s; peak RSS MB | {b['wall']:.1f} (≥ {b['least_wall']:.1f} s for "
                 f"{b['requests'] - b['token_requests']:,} data requests at the budget); {b['peak_rss_mb']:.0f} | | |",
             ]
         lines.append(
-            f"| default read, most requests in any 1.05 s (no budget) | {spread(figures['most_in_1_05s'], 0)} | - | - |"
+            f"| default read, most requests in any 1 s (no budget) | {spread(figures['most_in_1s'], 0)} | - | - |"
         )
         if figures.get("mean_in_flight"):
             lines.append(

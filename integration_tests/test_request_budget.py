@@ -2,7 +2,7 @@
 with `requests_per_second: 5` and 8 concurrent windows never lets the API see more than 5 requests
 in any one second, 429 retries included, and it honours every Retry-After.
 
-The manifest's limiter (`api_budget`) spaces requests in windows of 1.05 s; those 50 ms absorb the
+The manifest's limiter (`api_budget`) spaces requests in windows of 1.25 s; those 250 ms absorb the
 jitter between the moment a worker takes its turn and the moment its request arrives. So the test
 allows no jitter of its own: it counts the requests whose arrival (the emulator's monotonic clock) lies
 in [t, t + 1 s) for every arrival t.
