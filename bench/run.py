@@ -776,6 +776,17 @@ def write_chart(path: Path, rows: list[dict[str, Any]]) -> None:
     plt.close(figure)
 
 
+def run_meta(commands: list[str]) -> dict[str, Any]:
+    """The commands behind a results file, when and where they ran."""
+    return {
+        "command": " && ".join(commands),
+        "commands": commands,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(),
+    }
+
+
 def versions(dlt_python: Path | None) -> dict[str, str]:
     from importlib.metadata import version
 
@@ -970,11 +981,7 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
             runs = kept + runs
             commands = [c for c in old["meta"]["commands"] if c != command] + commands
     meta = {
-        "command": " && ".join(commands),
-        "commands": commands,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "python": platform.python_version(),
+        **run_meta(commands),
         "server": args.server,
         "latency_ms": latency,
         **versions(None),
@@ -1200,11 +1207,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = summarize(runs)
     found = versions(dlt_python)
     meta = {
-        "command": " && ".join(commands),
-        "commands": commands,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "python": platform.python_version(),
+        **run_meta(commands),
         "server": args.server,
         "repeat": args.repeat,
         "concurrency": args.concurrency,
