@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from served_commands import answer_commands
 
 from listrak_emulators.email_v1 import (
     STREAMS,
@@ -157,34 +158,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(hello), flush=True)
 
-    for line in sys.stdin:
-        command, _, argument = line.strip().partition(" ")
-        reply: Any
-        if command == "stats":
-            log = list(api.request_log)
-            by_status: dict[str, int] = {}
-            for entry in log:
-                by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
-            data = sum(1 for entry in log if entry.path != TOKEN_PATH)
-            reply = {"requests": len(log), "data_requests": data, "by_status": by_status}
-        elif command == "clear":
-            api.clear_log()
-            reply = {"ok": True}
-        elif command == "latency":
-            api.faults.latency_ms = float(argument)
-            reply = {"ok": True, "latency_ms": api.faults.latency_ms}
-        elif command == "requests":
-            reply = [
-                [e.time, e.answered, e.method, e.path, e.raw_query, e.status, e.records, stream_of(e.path)]
-                for e in list(api.request_log)
-            ]
-        elif command == "quit":
-            break
-        else:
-            reply = {"error": f"unknown command {command!r}"}
-        print(json.dumps(reply), flush=True)
-    api.stop()
-    return 0
+    def stats() -> dict[str, Any]:
+        log = list(api.request_log)
+        by_status: dict[str, int] = {}
+        for entry in log:
+            by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
+        data = sum(1 for entry in log if entry.path != TOKEN_PATH)
+        return {"requests": len(log), "data_requests": data, "by_status": by_status}
+
+    def full_log() -> list[list[Any]]:
+        return [
+            [e.time, e.answered, e.method, e.path, e.raw_query, e.status, e.records, stream_of(e.path)]
+            for e in list(api.request_log)
+        ]
+
+    return answer_commands(api, {"stats": stats, "requests": full_log})
 
 
 if __name__ == "__main__":

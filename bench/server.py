@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import Any
+
+from served_commands import answer_commands
 
 from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
@@ -60,38 +61,26 @@ def main(argv: list[str] | None = None) -> int:
     base_url = emulator.start(args.host, args.port)
     print(json.dumps({"base_url": base_url, "render_seconds": round(render_seconds, 2)}), flush=True)
 
-    for line in sys.stdin:
-        command, _, argument = line.strip().partition(" ")
-        reply: Any
-        if command == "stats":
-            log = list(emulator.request_log)
-            by_status: dict[str, int] = {}
-            faults: dict[str, int] = {}
-            for entry in log:
-                by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
-                if entry.fault:
-                    faults[entry.fault] = faults.get(entry.fault, 0) + 1
-            reply = {"requests": len(log), "by_status": by_status, "faults": faults}
-        elif command == "clear":
-            emulator.clear_log()
-            reply = {"ok": True}
-        elif command == "latency":
-            emulator.faults.latency_ms = float(argument)
-            reply = {"ok": True, "latency_ms": emulator.faults.latency_ms}
-        elif command == "log":
-            reply = [[entry.time, entry.path, entry.status] for entry in list(emulator.request_log)]
-        elif command == "requests":
-            reply = [
-                [entry.time, entry.method, entry.path, entry.raw_query, entry.status, entry.records, entry.answered]
-                for entry in list(emulator.request_log)
-            ]
-        elif command == "quit":
-            break
-        else:
-            reply = {"error": f"unknown command {command!r}"}
-        print(json.dumps(reply), flush=True)
-    emulator.stop()
-    return 0
+    def stats() -> dict[str, Any]:
+        log = list(emulator.request_log)
+        by_status: dict[str, int] = {}
+        faults: dict[str, int] = {}
+        for entry in log:
+            by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
+            if entry.fault:
+                faults[entry.fault] = faults.get(entry.fault, 0) + 1
+        return {"requests": len(log), "by_status": by_status, "faults": faults}
+
+    def brief_log() -> list[list[Any]]:
+        return [[entry.time, entry.path, entry.status] for entry in list(emulator.request_log)]
+
+    def full_log() -> list[list[Any]]:
+        return [
+            [entry.time, entry.method, entry.path, entry.raw_query, entry.status, entry.records, entry.answered]
+            for entry in list(emulator.request_log)
+        ]
+
+    return answer_commands(emulator, {"stats": stats, "log": brief_log, "requests": full_log})
 
 
 if __name__ == "__main__":
