@@ -668,12 +668,14 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return out
 
 
+def heading(title: str, meta: dict[str, Any]) -> list[str]:
+    """A results file's title and the commands behind it."""
+    return [f"# {title}", "", *[f"`{command}`  " for command in meta.get("commands", [meta["command"]])], ""]
+
+
 def write_markdown(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     lines = [
-        "# source-listrak benchmark: events stream",
-        "",
-        *[f"`{command}`  " for command in meta.get("commands", [meta["command"]])],
-        "",
+        *heading("source-listrak benchmark: events stream", meta),
         f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
         f"PyAirbyte {meta['pyairbyte']}; dlt {meta['dlt']}; server: {meta['server']}; "
         f"medians over the runs; perPage {meta.get('per_page', 1000)}; {INITIAL_SYNC_DAYS}-day initial sync; "
@@ -994,10 +996,9 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
 
 def write_defaults_markdown(path: Path, runs: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     lines = [
-        "# Defaults do not throttle: source-listrak at default settings vs the same requests made one by one",
-        "",
-        *[f"`{command}`  " for command in meta["commands"]],
-        "",
+        *heading(
+            "Defaults do not throttle: source-listrak at default settings vs the same requests made one by one", meta
+        ),
         f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
         f"{meta['latency_ms']:g} ms added to every request by the emulator (`bench/server.py`, {meta['server']}).",
         "",
