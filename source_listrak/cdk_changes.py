@@ -38,13 +38,6 @@ Guard tests: ``unit_tests/test_cdk_changes.py`` (one or more per change, named a
 9. ``time_out_token_requests`` (never hang). The CDK posts OAuth token requests without a timeout:
    a token endpoint that never answers would hang the sync. The request now times out after
    ``TOKEN_TIMEOUT_SECONDS`` and the CDK's own backoff retries it (for up to 5 minutes).
-10. ``release_finished_partition_cursors`` (memory). A per-partition cursor keeps every partition's
-   cursor object until 25,000 exist, although with a global cursor (every Email API child stream)
-   neither the state nor any record uses them once the partition is done, so memory grew with the
-   messages in the engagement window. A finished partition's cursor is now dropped when the cursor
-   is global. 2,000 messages with 10 links and 5 recipients each (22,000 partitions, no latency,
-   ``bench/email_api.py --messages 2000 --recipients 5 --streams engagement --latency 0``): peak
-   RSS 207 and 216 MB without it, 171 MB with it.
 7. ``cache_stream_slice_hashes`` (speed). The concurrent cursor looks each record's slice up in a
    dict twice, and ``StreamSlice.__hash__`` JSON-encodes and SHA-256s the slice every time: 7% of a
    sync's CPU. A slice is immutable (its ``__setitem__`` raises), so its hash can be kept. At default
@@ -85,9 +78,6 @@ from airbyte_cdk.models import FailureType  # noqa: E402
 from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource  # noqa: E402
 from airbyte_cdk.sources.concurrent_source.stream_thread_exception import StreamThreadException  # noqa: E402
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser  # noqa: E402
-from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (  # noqa: E402
-    ConcurrentPerPartitionCursor,
-)
 from airbyte_cdk.sources.declarative.interpolation import jinja  # noqa: E402
 from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter  # noqa: E402
 from airbyte_cdk.sources.streams.http.requests_native_auth import abstract_oauth  # noqa: E402
@@ -299,20 +289,3 @@ class _RequestsWithTokenTimeout:
 
 def time_out_token_requests() -> None:
     abstract_oauth.requests = _RequestsWithTokenTimeout()  # type: ignore[assignment]
-
-
-# ---------------------------------------------------------------- 10. finished partitions' cursors
-
-_cleanup_if_done = ConcurrentPerPartitionCursor._cleanup_if_done
-
-
-def _cleanup_and_release_cursor(self: ConcurrentPerPartitionCursor, partition_key: str) -> None:
-    """The CDK's clean-up of a done partition (called under the cursor's lock), then its cursor too
-    when the state is global: a done partition has no semaphore left."""
-    _cleanup_if_done(self, partition_key)
-    if self._use_global_cursor and partition_key not in self._semaphore_per_partition:
-        self._cursor_per_partition.pop(partition_key, None)
-
-
-def release_finished_partition_cursors() -> None:
-    ConcurrentPerPartitionCursor._cleanup_if_done = _cleanup_and_release_cursor  # type: ignore[method-assign]

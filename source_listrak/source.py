@@ -47,7 +47,6 @@ cdk_changes.use_iso_cursor_parser(IsoCursorParser)
 cdk_changes.cache_stream_slice_hashes()
 cdk_changes.add_api_time_macro()
 cdk_changes.time_out_token_requests()
-cdk_changes.release_finished_partition_cursors()
 
 
 class SourceListrak(YamlDeclarativeSource):

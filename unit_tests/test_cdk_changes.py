@@ -194,28 +194,3 @@ def test_a_token_request_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     abstract_oauth.requests.request("POST", "https://auth.test/OAuth2/Token", data={})
     assert sent["timeout"] == cdk_changes.TOKEN_TIMEOUT_SECONDS
     assert abstract_oauth.requests.exceptions is cdk_changes.requests.exceptions
-
-
-class _Partition:
-    def __init__(self, stream_slice: StreamSlice) -> None:
-        self._slice = stream_slice
-
-    def to_slice(self) -> StreamSlice:
-        return self._slice
-
-
-def test_a_global_cursor_drops_the_cursor_of_each_partition_once_it_is_done() -> None:
-    config = {"credentials": {"auth_type": "oauth2_client_credentials", "client_id": "i", "client_secret": "s"}}
-    streams = {stream.name: stream for stream in SourceListrak(None, config, None).streams(config)}
-    cursor = streams["message_activity"].cursor  # type: ignore[attr-defined]
-    assert cursor._use_global_cursor
-    keys = []
-    for message_id in (7, 8):
-        parent = StreamSlice(partition={"listId": 1, "messageId": message_id}, cursor_slice={})
-        slices = list(cursor._generate_slices_from_partition(parent, {}))
-        keys.append(cursor._to_partition_key(parent.partition))
-        assert slices and keys[-1] in cursor._cursor_per_partition
-        for stream_slice in slices:
-            cursor.close_partition(_Partition(stream_slice))
-    assert not any(key in cursor._cursor_per_partition for key in keys)
-    assert cursor.state["use_global_cursor"] is True
