@@ -285,6 +285,17 @@ class RssMonitor(threading.Thread):
         self.join()
 
 
+def measure_job(command: list[str], work: Path, env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Measures a `--job` process and adds the figures it wrote to `work`/result.json."""
+    result = measure(command, work, env, count_records=False, timeout=timeout)
+    result_file = work / "result.json"
+    if result_file.exists():
+        result.update(json.loads(result_file.read_text()))
+    elif "error" not in result:
+        result["error"] = "the job wrote no result"
+    return result
+
+
 def measure(
     command: list[str], cwd: Path, env: dict[str, str], count_records: bool, timeout: float, by_stream: bool = False
 ) -> dict[str, Any]:
@@ -412,13 +423,7 @@ def run_method(
     command = [str(python), str(Path(__file__).resolve()), "--job", method, "--spec", str(work / "spec.json")]
     if method == "dlt":
         env["DLT_DATA_DIR"] = str(work / "dlt-data")
-    result = measure(command, work, env, count_records=False, timeout=args.timeout)
-    result_file = work / "result.json"
-    if result_file.exists():
-        result.update(json.loads(result_file.read_text()))
-    elif "error" not in result:
-        result["error"] = "the job wrote no result"
-    return result
+    return measure_job(command, work, env, args.timeout)
 
 
 def cpu_snapshot(server: Server) -> tuple[float, float, float]:
@@ -466,13 +471,7 @@ def replay(requests_made: list[list[Any]], authorization: str | None, work: Path
     env = {**os.environ}
     env.pop("PYTHONPATH", None)
     command = [str(VENV_PYTHON), str(Path(__file__).resolve()), "--job", "replay", "--spec", str(work / "spec.json")]
-    result = measure(command, work, env, count_records=False, timeout=timeout)
-    result_file = work / "result.json"
-    if result_file.exists():
-        result.update(json.loads(result_file.read_text()))
-    elif "error" not in result:
-        result["error"] = "the replay wrote no result"
-    return result
+    return measure_job(command, work, env, timeout)
 
 
 def most_in_window(times: list[float], seconds: float) -> int:
