@@ -47,6 +47,7 @@ cdk_changes.use_iso_cursor_parser(IsoCursorParser)
 cdk_changes.cache_stream_slice_hashes()
 cdk_changes.add_api_time_macro()
 cdk_changes.time_out_token_requests()
+cdk_changes.release_finished_partition_cursors()
 
 
 class SourceListrak(YamlDeclarativeSource):
@@ -60,6 +61,7 @@ class SourceListrak(YamlDeclarativeSource):
         self._requests_stopped = threading.Event()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
         cdk_changes.bound_record_queue(self._concurrent_source)
+        cdk_changes.bound_pending_partitions(self._concurrent_source)
         cdk_changes.watch_workers(self._concurrent_source)
         cdk_changes.close_gate_on(self._concurrent_source, self._requests_stopped, _rejects_credentials)
         if config is None:

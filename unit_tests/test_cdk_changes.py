@@ -14,7 +14,7 @@ from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils import slice_hasher
 
 from source_listrak import cdk_changes, components
-from source_listrak.cdk_changes import RECORD_QUEUE_SIZE, cache_stream_slice_hashes
+from source_listrak.cdk_changes import PENDING_PARTITIONS, RECORD_QUEUE_SIZE, cache_stream_slice_hashes
 from source_listrak.components import AddSyncTimestamp, IsoCursorParser
 from source_listrak.json_pages import loads
 from source_listrak.source import SourceListrak
@@ -81,6 +81,22 @@ def test_sync_timestamps_follow_the_clock_across_seconds(monkeypatch: pytest.Mon
 def test_worker_threads_may_read_at_most_a_bounded_number_of_records_ahead() -> None:
     source = SourceListrak()
     assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE < 10_000
+
+
+def test_partition_generators_wait_once_a_bounded_number_of_partitions_is_pending() -> None:
+    pool = SourceListrak()._concurrent_source._threadpool
+    release = threading.Event()
+    try:
+        for _ in range(PENDING_PARTITIONS - 1):
+            pool.submit(release.wait)
+        assert not pool.prune_to_validate_has_reached_futures_limit()
+        pool.submit(release.wait)
+        assert pool.prune_to_validate_has_reached_futures_limit()
+    finally:
+        release.set()
+        pool._threadpool.shutdown(wait=True)
+    assert not pool.prune_to_validate_has_reached_futures_limit()
+    assert 16 < PENDING_PARTITIONS < 10_000  # above the most generators at once (32 workers / 2)
 
 
 def test_a_fresh_start_skips_attribute_docs_and_still_serialises_messages_exactly() -> None:
@@ -194,3 +210,31 @@ def test_a_token_request_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     abstract_oauth.requests.request("POST", "https://auth.test/OAuth2/Token", data={})
     assert sent["timeout"] == cdk_changes.TOKEN_TIMEOUT_SECONDS
     assert abstract_oauth.requests.exceptions is cdk_changes.requests.exceptions
+
+
+class _Partition:
+    def __init__(self, stream_slice: StreamSlice) -> None:
+        self._slice = stream_slice
+
+    def to_slice(self) -> StreamSlice:
+        return self._slice
+
+
+def test_a_global_cursor_drops_the_cursor_of_each_partition_once_it_is_done() -> None:
+    # Building the source registers the secret for masking in every later message of this process.
+    secret = "partition-cursor-guard-secret-0123456789"
+    credentials = {"auth_type": "oauth2_client_credentials", "client_id": "guard-client", "client_secret": secret}
+    config = {"credentials": credentials}
+    streams = {stream.name: stream for stream in SourceListrak(None, config, None).streams(config)}
+    cursor = streams["message_activity"].cursor  # type: ignore[attr-defined]
+    assert cursor._use_global_cursor
+    keys = []
+    for message_id in (7, 8):
+        parent = StreamSlice(partition={"listId": 1, "messageId": message_id}, cursor_slice={})
+        slices = list(cursor._generate_slices_from_partition(parent, {}))
+        keys.append(cursor._to_partition_key(parent.partition))
+        assert slices and keys[-1] in cursor._cursor_per_partition
+        for stream_slice in slices:
+            cursor.close_partition(_Partition(stream_slice))
+    assert not any(key in cursor._cursor_per_partition for key in keys)
+    assert cursor.state["use_global_cursor"] is True
