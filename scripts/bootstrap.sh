@@ -30,7 +30,7 @@ ensure_uv() {
   fi
 }
 
-stamp=$VENV/.installed-$({ cat uv.lock pyproject.toml; echo "$EXTRAS uv-$UV_VERSION ${INEXACT:-}"; } | sha1sum | cut -c1-12)
+stamp=$VENV/.installed-$({ cat uv.lock pyproject.toml; echo "$EXTRAS uv-$UV_VERSION ${INEXACT:-} bytecode"; } | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "setting up $VENV from uv.lock (extras: $EXTRAS)..." >&2
   ensure_uv
@@ -39,7 +39,9 @@ if [ ! -f "$stamp" ]; then
   extra_args=()
   for extra in $EXTRAS; do extra_args+=(--extra "$extra"); done
   [ -z "${INEXACT:-}" ] || extra_args+=(--inexact)
-  "$UV" sync --quiet --locked --python "$VENV/bin/python" "${extra_args[@]}"
+  # Bytecode compiled once here: this machine sets PYTHONDONTWRITEBYTECODE, so without it every start of
+  # the connector compiled ~900 modules again (1.4 s of a 4.7 s `spec`).
+  "$UV" sync --quiet --locked --compile-bytecode --python "$VENV/bin/python" "${extra_args[@]}"
   DO_NOT_TRACK=1 "$VENV/bin/python" -W ignore::FutureWarning -c 'import source_listrak, airbyte' || { echo "install failed" >&2; exit 1; }
   # An exact sync may have removed what another extras set added: only its own stamp stays valid.
   [ -n "${INEXACT:-}" ] || rm -f "$VENV"/.installed-*
