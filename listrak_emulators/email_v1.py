@@ -153,7 +153,9 @@ class Integration:
     revoke the client's older ones. `areas` are the API areas (scopes) granted. `paused` and
     `ip_blocked` make every request fail (token requests with 400, data requests with 401).
     `revoke_after` revokes the credentials after that many data requests: every later data request
-    gets 401 and every later token request 400.
+    gets 401 and every later token request 400. `unauthorized_body` is how a 401 reads: "listrak"
+    (the documented `{"status","error","message"}`), "no-error-key" (as recorded once in real traffic:
+    no `error`), "empty" or "html".
     """
 
     client_id: str = "emu1ator0client0id01"
@@ -165,6 +167,10 @@ class Integration:
     paused: bool = False
     ip_blocked: bool = False
     revoke_after: int | None = None
+    unauthorized_body: str = "listrak"
+
+
+UNAUTHORIZED_BODIES = ("listrak", "no-error-key", "empty", "html")
 
 
 @dataclass
@@ -1632,6 +1638,8 @@ class EmailV1Emulator(LoopbackService):
             paging or Paging(),
             faults or Faults(),
         )
+        if self.integration.unauthorized_body not in UNAUTHORIZED_BODIES:
+            raise ValueError(f"Integration.unauthorized_body must be one of {', '.join(UNAUTHORIZED_BODIES)}")
         if self.faults.retry_after not in RETRY_AFTER_MODES:
             raise ValueError(f"Faults.retry_after must be one of {', '.join(RETRY_AFTER_MODES)}")
         self.account = Account(seed, self.sizes, now or datetime.now(UTC).replace(microsecond=0))
@@ -1765,7 +1773,17 @@ class EmailV1Emulator(LoopbackService):
                 answer = self._answers[key] = self._respond(call)
             return answer
         except ApiError as error:
-            return Answer.error(error)
+            return self._unauthorized_answer() if error.status == 401 else Answer.error(error)
+
+    def _unauthorized_answer(self) -> Answer:
+        shape = self.integration.unauthorized_body
+        if shape == "no-error-key":
+            return Answer.json(401, {"status": 401, "message": UNAUTHORIZED})
+        if shape == "empty":
+            return Answer(401, b"", DATA_CONTENT_TYPE)
+        if shape == "html":
+            return Answer(401, b"<html><body><h1>401 - Unauthorized</h1></body></html>", HTML_CONTENT_TYPE)
+        return Answer.error(_unauthorized())
 
     def _authorize(self, route: Route, token: str | None) -> None:
         with self._lock:
