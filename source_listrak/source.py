@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
@@ -17,36 +16,25 @@ from airbyte_cdk.models import (
     AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
     FailureType,
+    Status,
     Type,
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
-from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak import cdk_changes
+from source_listrak.api_session import end_session, start_session
+from source_listrak.area_check import areas_needed, check_areas, describe, stream_parents
 from source_listrak.components import IsoCursorParser
 from source_listrak.config_errors import config_problems, uses_email_api
 
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
 
-# How the manifest's error messages for rejected credentials begin, and the CDK's own for OAuth.
-OUR_REJECTIONS = ("Listrak rejected the credentials", "Listrak refused access")
-CDK_REJECTIONS = ("Refresh token was rejected", "Refreshed OAuth access token is rejected")
-# The CDK words a refused token request for refresh tokens, which Listrak does not use.
-TOKEN_REFUSED = (
-    "Listrak refused the OAuth2 client credentials at {token_url} ({detail}). Check the client ID and "
-    "secret of the Listrak integration, that the integration is not paused, and that the IP address this "
-    "connector runs from is on the integration's allowlist."
-)
-# How long requests already sent may take to finish once credentials were rejected.
-STOP_GRACE_SECONDS = 5.0
-
 cdk_changes.use_iso_cursor_parser(IsoCursorParser)
 cdk_changes.cache_stream_slice_hashes()
 cdk_changes.add_api_time_macro()
-cdk_changes.time_out_token_requests()
 cdk_changes.release_finished_partition_cursors()
 
 
@@ -58,12 +46,10 @@ class SourceListrak(YamlDeclarativeSource):
         state: list[AirbyteStateMessage] | None = None,
         config_path: str | None = None,
     ) -> None:
-        self._requests_stopped = threading.Event()
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
         cdk_changes.bound_record_queue(self._concurrent_source)
         cdk_changes.bound_pending_partitions(self._concurrent_source)
         cdk_changes.watch_workers(self._concurrent_source)
-        cdk_changes.close_gate_on(self._concurrent_source, self._requests_stopped, _rejects_credentials)
         if config is None:
             return
         self._register_secrets(self._config)
@@ -77,19 +63,41 @@ class SourceListrak(YamlDeclarativeSource):
         if uses_email_api(self._config):
             cdk_changes.set_check_streams(self._source_config, ["lists"])  # GET /List: token, IP, areas
 
-    def streams(self, config: Mapping[str, Any]) -> list[AbstractStream]:
-        streams = super().streams(config)
-        budget = self._constructor._api_budget  # the one budget every stream just built shares
-        if budget is not None:
-            cdk_changes.gate_requests(budget, self._requests_stopped)
-        return streams
+    @property
+    def normalized_config(self) -> Mapping[str, Any]:
+        """The configuration after the manifest's normalisation rules (defaults, flat keys nested)."""
+        return self._config
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         self._register_secrets(self._config)  # the entrypoint's update_secrets() replaced the list
-        status = super().check(logger, config)
+        session = start_session(self._config)
+        try:
+            status = super().check(logger, config)
+            if session.stopped is not None:  # why the credentials were refused, in Listrak's terms
+                status = AirbyteConnectionStatus(status=Status.FAILED, message=session.stopped.message)
+        finally:
+            end_session(self._config)
+        if status.status == Status.SUCCEEDED and uses_email_api(self._config):
+            status = self._check_areas(logger)
         if status.message:
-            status.message = filter_secrets(_rejection_text([status.message], self._config) or status.message)
+            status.message = filter_secrets(status.message)
         return status
+
+    def _check_areas(self, logger: logging.Logger) -> AirbyteConnectionStatus:
+        """The credentials work: which API areas answer, read one record per page (a source of its own)."""
+        probe = SourceListrak(config={**self._config, "page_size": 1})
+        session = start_session(probe.normalized_config)
+        try:
+            findings = check_areas(probe.streams(probe.normalized_config), session)
+        except AirbyteTracedException as error:  # credentials refused in the meantime
+            return AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
+        finally:
+            end_session(probe.normalized_config)
+        message, incomplete = describe(findings, areas_needed(self.resolved_manifest))
+        if incomplete:
+            logger.warning(message)
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=message)
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
         self._register_secrets(self._config)
@@ -102,25 +110,53 @@ class SourceListrak(YamlDeclarativeSource):
         catalog: ConfiguredAirbyteCatalog,
         state: list[AirbyteStateMessage] | None = None,
     ) -> Iterator[AirbyteMessage]:
+        """The CDK's read, with one error per failed stream and one for rejected credentials.
+
+        What stops the whole read is decided by the components (``api_session``): once Listrak rejects the
+        credentials, every later request is refused unsent, so the remaining partitions fail at once; here
+        their errors are merged into one."""
         self._register_secrets(self._config)
         debug = logging.getLogger("airbyte").isEnabledFor(logging.DEBUG)
-        messages = super().read(logger, config, catalog, state)
-        for message in messages:
-            error = message.trace.error if message.type == Type.TRACE and message.trace else None
-            if error is not None:
+        session = start_session(self._config)
+        parents = stream_parents(self.resolved_manifest)
+        failed: dict[str, str] = {}
+        try:
+            for message in super().read(logger, config, catalog, state):
+                error = message.trace.error if message.type == Type.TRACE and message.trace else None
+                if error is None:
+                    yield message
+                    continue
+                stream = error.stream_descriptor.name if error.stream_descriptor else ""
+                if session.stopped is not None or stream in failed:
+                    continue  # reported once, below or already
+                refused = session.refused_streams
+                cause = next((refused[name] for name in (stream, *parents.get(stream, ())) if name in refused), None)
+                if cause is not None:  # its endpoint, or a parent's, lacks an API area
+                    error.message = error.internal_message = cause.message_for(stream)
+                    error.failure_type = cause.failure_type
                 _clean(error, debug)
-                reason = _rejection(error, self._config)
-                if error.failure_type == FailureType.config_error and reason:
-                    messages.close()  # type: ignore[attr-defined]  # the CDK's read is a generator
-                    self._stop(reason)
-            yield message
+                failed[stream] = error.message or ""
+                yield message
+        except AirbyteTracedException as error:
+            if session.stopped is None and not failed:
+                raise
+            raise self._ended(session.stopped, failed) from None
+        finally:
+            end_session(self._config)
+        if session.stopped is not None:
+            raise self._ended(session.stopped, failed)
 
-    def _stop(self, reason: str) -> None:
-        """Rejected credentials end the whole sync: no new request, nothing more started."""
-        self._requests_stopped.set()
-        cdk_changes.stop_read(self._concurrent_source, STOP_GRACE_SECONDS)
-        message = f"{reason} The sync stopped at the first rejection; state already saved stays valid."
-        raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+    @staticmethod
+    def _ended(stopped: AirbyteTracedException | None, failed: Mapping[str, str]) -> AirbyteTracedException:
+        if stopped is not None:
+            message = f"{stopped.message} The sync stopped at the first rejection; state already saved stays valid."
+            return AirbyteTracedException(message=message, internal_message=message, failure_type=stopped.failure_type)
+        names = ", ".join(sorted(failed))
+        message = (
+            f"The sync could not read {len(failed)} stream(s): {names} (each error above says why). The other "
+            "streams were read and their state saved."
+        )
+        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
 
     def release_workers(self) -> None:
         """Lets the worker threads of a read that ended in an error finish (the CDK leaves them waiting)."""
@@ -151,29 +187,3 @@ def _clean(error: Any, debug: bool) -> None:
     error.stack_trace = filter_secrets(error.stack_trace) if debug and error.stack_trace else None
 
 
-def _rejection(error: Any, config: Mapping[str, Any]) -> str | None:
-    return _rejection_text([error.message or "", error.internal_message or ""], config)
-
-
-def _rejection_text(texts: list[str], config: Mapping[str, Any]) -> str | None:
-    """What to tell the user when a text reports rejected credentials (None when it does not).
-
-    After a refused token refresh the CDK puts its own fixed text first and quotes the manifest's
-    message inside its internal one; a refused token request it words for refresh tokens."""
-    for text in texts:
-        for ours in OUR_REJECTIONS:
-            if ours in text:
-                return text[text.index(ours) :].rstrip("'").strip()
-    joined = " ".join(texts)
-    if any(cdk in joined for cdk in CDK_REJECTIONS):
-        detail = joined.split("Provider error: ", 1)[1].split(".")[0] if "Provider error: " in joined else "HTTP 400"
-        return TOKEN_REFUSED.format(token_url=config.get("token_url", "the token URL"), detail=detail.strip())
-    return None
-
-
-def _rejects_credentials(exception: Exception) -> bool:
-    return (
-        isinstance(exception, AirbyteTracedException)
-        and exception.failure_type == FailureType.config_error
-        and _rejection_text([exception.message or "", exception.internal_message or ""], {}) is not None
-    )
