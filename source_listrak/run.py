@@ -108,6 +108,10 @@ def run(args: Sequence[str] | None = None) -> None:
     threads_before = set(threading.enumerate())
     source = None
     try:
+        if command == "probe":  # not an Airbyte command: a report on the account, for a bug report
+            from source_listrak.probe import main as probe
+
+            _exit(probe(args[1:]), None, threads_before)
         source = create_source(args)
         launch(source, args)
     except AirbyteTracedException as error:
