@@ -27,10 +27,12 @@ def _allowed(schema: Mapping[str, Any]) -> str:
     return text
 
 
-def _describe(error: ValidationError) -> str:
-    field = ".".join(str(part) for part in error.absolute_path)
+def _describe(error: ValidationError, within: tuple[str, ...] = ()) -> str:
+    """One sentence for ``error``; ``within`` is the path of the object that was validated on its own."""
+    field = ".".join(str(part) for part in (*within, *error.absolute_path))
     if error.validator == "required":
-        missing = error.message.split("'")[1]
+        present = error.instance if isinstance(error.instance, Mapping) else {}
+        missing = next((str(name) for name in error.validator_value if name not in present), "")
         if not field and missing == "credentials":
             return (
                 "credentials are required: OAuth2 client credentials (client_id and client_secret) for Listrak's "
@@ -40,7 +42,7 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "additionalProperties":
         return f"{field or 'config'}: {error.message}."
     # A value under `credentials` may be the key itself, put in the wrong place: never echo it.
-    secret = "airbyte_secret" in error.schema or list(error.absolute_path)[:1] == ["credentials"]
+    secret = "airbyte_secret" in error.schema or [*within, *error.absolute_path][:1] == ["credentials"]
     got = "" if secret else f" (got {error.instance!r})"
     return f"{field} must be {_allowed(error.schema)}{got}."
 
@@ -53,7 +55,7 @@ def _credential_problems(credentials: Any, schema: Mapping[str, Any]) -> list[st
     if auth_type not in options:
         return [f"credentials.auth_type must be one of {sorted(options)} (got {auth_type!r})."]
     errors = Draft7Validator(options[auth_type]).iter_errors(credentials)
-    return [_describe(error) for error in errors]
+    return [_describe(error, within=("credentials",)) for error in errors]
 
 
 def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -> list[str]:
@@ -67,10 +69,7 @@ def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -
         if path[:1] and path[0] in ignored:
             continue
         if path[:1] == ["credentials"] and error.validator == "oneOf":
-            problems += [
-                "credentials." + problem if not problem.startswith("credentials") else problem
-                for problem in _credential_problems(error.instance, spec_schema["properties"]["credentials"])
-            ]
+            problems += _credential_problems(error.instance, spec_schema["properties"]["credentials"])
         else:
             problems.append(_describe(error))
     if "api_timezone" not in ignored and not problems:

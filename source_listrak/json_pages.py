@@ -34,9 +34,8 @@ def loads(content: bytes) -> Any:
         return parse_iteratively(content.decode("utf-8"))
     try:
         return orjson.loads(content)
-    except orjson.JSONDecodeError as error:
-        if "depth limit" not in str(error):
-            raise
+    except orjson.JSONDecodeError:
+        pass  # nested deeper than orjson allows, or not JSON: the iterative reader tells them apart
     return parse_iteratively(content.decode("utf-8"))
 
 

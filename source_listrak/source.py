@@ -32,10 +32,7 @@ from source_listrak.config_errors import config_problems, uses_email_api
 # Always the packaged copy: a manifest.yaml in the caller's working directory must not win.
 MANIFEST_PATH = str(resources.files("source_listrak") / "manifest.yaml")
 
-cdk_changes.use_iso_cursor_parser(IsoCursorParser)
-cdk_changes.cache_stream_slice_hashes()
-cdk_changes.add_api_time_macro()
-cdk_changes.release_finished_partition_cursors()
+cdk_changes.apply_to_process(IsoCursorParser)
 
 
 class SourceListrak(YamlDeclarativeSource):
@@ -46,10 +43,9 @@ class SourceListrak(YamlDeclarativeSource):
         state: list[AirbyteStateMessage] | None = None,
         config_path: str | None = None,
     ) -> None:
+        cdk_changes.verify()  # before any request: the CDK is still what the changes were verified on
         super().__init__(MANIFEST_PATH, catalog=catalog, config=config, state=state, config_path=config_path)
-        cdk_changes.bound_record_queue(self._concurrent_source)
-        cdk_changes.bound_pending_partitions(self._concurrent_source)
-        cdk_changes.watch_workers(self._concurrent_source)
+        cdk_changes.apply_to_read(self._concurrent_source)
         if config is None:
             return
         self._register_secrets(self._config)
@@ -59,9 +55,7 @@ class SourceListrak(YamlDeclarativeSource):
             raise AirbyteTracedException(
                 message=message, internal_message=message, failure_type=FailureType.config_error
             )
-        cdk_changes.set_request_timeouts(self._source_config, float(self._config["request_timeout_seconds"]))
-        if uses_email_api(self._config):
-            cdk_changes.set_check_streams(self._source_config, ["lists"])  # GET /List: token, IP, areas
+        cdk_changes.set_request_timeouts(self.resolved_manifest, float(self._config["request_timeout_seconds"]))
 
     @property
     def normalized_config(self) -> Mapping[str, Any]:

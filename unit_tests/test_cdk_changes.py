@@ -4,6 +4,7 @@ and the shortcuts give exactly what the slow paths gave."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -102,6 +103,7 @@ def test_partition_generators_wait_once_a_bounded_number_of_partitions_is_pendin
 def test_a_fresh_start_skips_attribute_docs_and_still_serialises_messages_exactly() -> None:
     script = """
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -120,19 +122,34 @@ print("ok")
     assert completed.stdout.strip() == "ok", completed.stderr[-2000:]
 
 
-def test_the_connector_refuses_to_start_when_the_cursor_parser_no_longer_applies(
+def test_every_change_was_verified_against_the_installed_cdk_before_it_was_applied() -> None:
+    # Checked when each change was applied (the replaced code is ours from then on).
+    assert {name: cdk_changes.applies(name) for name in cdk_changes.CHANGES} == dict.fromkeys(cdk_changes.CHANGES, True)
+    cdk_changes.verify()
+    assert cdk_changes.fingerprint("airbyte_cdk.sources.types:StreamSlice.__setitem__") == "0d57cbb2788d36b9"
+
+
+def test_a_change_whose_cdk_code_changed_is_not_applied_and_stops_the_connector_naming_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_stream_state_converter as module
+    changed = cdk_changes.Change("iso_cursor_parser", {"airbyte_cdk.sources.types:StreamSlice.__hash__": "0" * 16})
+    monkeypatch.setitem(cdk_changes.CHANGES, "iso_cursor_parser", changed)
+    monkeypatch.setattr(cdk_changes, "_checked", {})
+    monkeypatch.setattr(cdk_changes, "_mismatches", {})
+    assert not cdk_changes.applies("iso_cursor_parser")
+    with pytest.raises(cdk_changes.CdkChangeMissing, match="'iso_cursor_parser' was verified on airbyte-cdk 7.39.1"):
+        SourceListrak()
 
-    class ConverterWithItsOwnParser(module.CustomFormatConcurrentStreamStateConverter):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            self._parser = object()  # a CDK that no longer builds DatetimeParser() here
 
-    monkeypatch.setattr(module, "CustomFormatConcurrentStreamStateConverter", ConverterWithItsOwnParser)
-    with pytest.raises(cdk_changes.CdkChangeMissing, match="ISO cursor parser"):
-        cdk_changes.use_iso_cursor_parser(IsoCursorParser)
+def test_a_benchmark_can_switch_a_speed_change_off_but_not_a_correctness_one() -> None:
+    script = (
+        "from source_listrak import cdk_changes\n"
+        "from source_listrak.source import SourceListrak\n"
+        "print(SourceListrak()._concurrent_source._queue.maxsize, cdk_changes.applies('iso_cursor_parser'))\n"
+    )
+    env = {**os.environ, "LISTRAK_CDK_CHANGES_OFF": "record_queue_bound,iso_cursor_parser"}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert completed.stdout.split() == ["10000", "True"], completed.stderr[-2000:]
 
 
 def test_a_cursor_with_seven_fraction_digits_is_read_by_the_state_converter() -> None:
@@ -142,22 +159,6 @@ def test_a_cursor_with_seven_fraction_digits_is_read_by_the_state_converter() ->
         datetime_format="%Y-%m-%dT%H:%M:%S.%fZ", input_datetime_formats=["%Y-%m-%dT%H:%M:%S.%fZ"]
     )
     assert converter.parse_timestamp("2026-03-01T08:00:00.1234567Z") == datetime(2026, 3, 1, 8, 0, 0, 123456, UTC)
-
-
-def test_a_closed_gate_refuses_requests_before_they_reach_the_budget() -> None:
-    class Budget:
-        calls: list[object] = []
-
-        def acquire_call(self, request: object, block: bool = True, timeout: float | None = None) -> None:
-            self.calls.append(request)
-
-    budget, stopped = Budget(), threading.Event()
-    cdk_changes.gate_requests(budget, stopped)
-    budget.acquire_call("first")
-    stopped.set()
-    with pytest.raises(cdk_changes.RequestsStopped):
-        budget.acquire_call("second")
-    assert budget.calls == ["first"]
 
 
 def test_the_configured_timeout_reaches_every_requester_parents_included() -> None:
@@ -175,8 +176,10 @@ def test_the_configured_timeout_reaches_every_requester_parents_included() -> No
         ]
     }
     cdk_changes.set_request_timeouts(manifest, 7.5)
-    requesters = cdk_changes._requesters(manifest)
-    assert len(requesters) == 3
+    first = manifest["streams"][0]["retriever"]
+    second = manifest["streams"][1]["retriever"]
+    parent = second["partition_router"]["parent_stream_configs"][0]["stream"]["retriever"]  # type: ignore[index]
+    requesters = [first["requester"], second["requester"], parent["requester"]]  # type: ignore[index]
     assert all(r["read_timeout_in_seconds"] == r["connect_timeout_in_seconds"] == 7.5 for r in requesters)
 
 
@@ -199,17 +202,6 @@ def test_templates_write_slice_bounds_as_listrak_wall_time(bound: str, round_up:
         {"api_timezone": "America/New_York"}, stream_slice={"start_time": bound}
     )
     assert rendered == wall_time
-
-
-def test_a_token_request_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airbyte_cdk.sources.streams.http.requests_native_auth import abstract_oauth
-
-    sent: dict[str, object] = {}
-    monkeypatch.setattr(cdk_changes.requests, "request", lambda method, url, **kwargs: sent.update(kwargs))
-    cdk_changes.time_out_token_requests()
-    abstract_oauth.requests.request("POST", "https://auth.test/OAuth2/Token", data={})
-    assert sent["timeout"] == cdk_changes.TOKEN_TIMEOUT_SECONDS
-    assert abstract_oauth.requests.exceptions is cdk_changes.requests.exceptions
 
 
 class _Partition:
