@@ -42,7 +42,7 @@ from source_listrak.api_session import (
 )
 from source_listrak.components import retry_after_seconds
 
-_logger = logging.getLogger("airbyte")
+_log = logging.getLogger("airbyte")
 GONE = "ERROR_UNABLE_TO_LOCATE_RESOURCE"  # Listrak's code for an id it no longer has
 
 
@@ -248,7 +248,7 @@ class ListrakErrorHandler(DefaultErrorHandler):
         elif status in (401, 403) and not self._email_api:
             raise self._session.stop(CredentialsRejected(self._api_key_refusal(status)))
         elif status == 404 and self._email_api and _error_code(response) == GONE:
-            _logger.warning(
+            _log.warning(
                 f"Skipped {self._path(response)}: Listrak no longer has it (HTTP 404). It was probably deleted "
                 "during the sync; the rest of the sync goes on."
             )

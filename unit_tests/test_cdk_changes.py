@@ -16,7 +16,7 @@ from airbyte_cdk.utils import slice_hasher
 
 from source_listrak import cdk_changes, components
 from source_listrak.cdk_changes import PENDING_PARTITIONS, RECORD_QUEUE_SIZE, cache_stream_slice_hashes
-from source_listrak.components import AddSyncTimestamp, IsoCursorParser
+from source_listrak.components import AddSyncTimestamp
 from source_listrak.json_pages import loads
 from source_listrak.source import SourceListrak
 
