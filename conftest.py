@@ -1,3 +1,41 @@
+"""Shared by every test: Airbyte's standard test hooks, and the emulators for Airbyte's own runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
 # Airbyte's in-process standard test suite (integration_tests/test_acceptance.py) needs its hooks
 # registered at the root of the test tree.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
+
+# Airbyte's own runner (`airbyte-cdk connector test`) writes its tests under .tmp/ and reads the configs
+# of acceptance-test-config.yml, which name a placeholder API. They run against the emulators instead,
+# on free ports, started for the first such test and stopped at the end of the session.
+_STANDARD_TESTS = ".tmp/integration_tests/"
+
+
+@pytest.fixture(autouse=True)
+def _standard_tests_use_the_emulators(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if _STANDARD_TESTS not in request.node.nodeid:
+        return
+    from airbyte_cdk.test.models import ConnectorTestScenario
+
+    emulators = request.getfixturevalue("_acceptance_emulators")
+    read_config = ConnectorTestScenario.get_config_dict
+
+    def live_config(self: ConnectorTestScenario, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return emulators.point_at_live(read_config(self, *args, **kwargs))
+
+    monkeypatch.setattr(ConnectorTestScenario, "get_config_dict", live_config)
+
+
+@pytest.fixture(scope="session")
+def _acceptance_emulators() -> Iterator[Any]:
+    from integration_tests.acceptance_emulators import AcceptanceEmulators
+
+    with AcceptanceEmulators() as emulators:
+        yield emulators
