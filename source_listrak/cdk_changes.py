@@ -38,10 +38,8 @@ import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from queue import Empty, Queue
 from typing import Any
-from zoneinfo import ZoneInfo
 
 VERIFIED_CDK = "7.39.1"
 SWITCH = "LISTRAK_CDK_CHANGES_OFF"
@@ -193,6 +191,8 @@ from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_str
 from airbyte_cdk.sources.types import StreamSlice  # noqa: E402
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException  # noqa: E402
 
+from source_listrak.listrak_time import to_api_time  # noqa: E402
+
 
 class CdkChangeMissing(AirbyteTracedException):
     """The installed airbyte-cdk differs where a change of this connector applies."""
@@ -286,17 +286,6 @@ def set_request_timeouts(resolved_manifest: Mapping[str, Any], seconds: float) -
 
 
 # ---------------------------------------------------------------- 5. dates in the API's zone
-
-
-def to_api_time(value: str, zone: str, round_up: bool = False) -> str:
-    """A UTC slice bound such as ``2026-01-14T17:44:40.5Z`` as Listrak's wall time, ``2026-01-14T12:44:40``
-    in America/New_York; ``round_up`` takes the next whole second when there is a fraction."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if round_up and moment.microsecond:
-        moment += timedelta(seconds=1)
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def add_api_time_macro() -> None:

@@ -30,7 +30,7 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_listrak.json_pages import loads
-from source_listrak.normalization import to_utc_z
+from source_listrak.listrak_time import to_utc_z
 
 _BODY_PREVIEW_CHARS = 200
 _logger = logging.getLogger("airbyte")

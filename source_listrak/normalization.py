@@ -7,12 +7,10 @@ says ``format: date-time`` is all a column needs, and no field list is repeated 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import InitVar, dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.extractors.type_transformer import TypeTransformer
@@ -20,46 +18,12 @@ from airbyte_cdk.sources.declarative.interpolation.interpolated_string import In
 from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-_ISO_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?\Z")
-_ALREADY_UTC_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z", re.ASCII)
-_UTC_OFFSETS = frozenset({"Z", "z", "+00:00", "-00:00", "+0000", "-0000"})
-# .NET's DateTime.MinValue: how Listrak writes "no date" in a field that cannot be null.
-_UNSET_DATE = "0001-01-01T00:00:00"
+from source_listrak.listrak_time import to_utc_z, zone_of
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list,), "null": (type(None),),
 }
-
-
-def to_utc_z(value: str, zone: tzinfo = UTC) -> str | None:
-    """Same instant in UTC as ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the fraction's digits kept as given.
-
-    A value without an offset is wall time in ``zone`` (in a repeated hour, the first occurrence);
-    Listrak's unset date becomes None.
-    """
-    if zone is UTC and _ALREADY_UTC_Z.match(value):  # the common case: only the date itself needs checking
-        datetime.fromisoformat(value[:19])  # rejects impossible dates such as 2026-02-30
-        return value
-    match = _ISO_DATETIME.match(value)
-    if match is None:
-        raise ValueError(f"not an ISO-8601 date-time: {value!r}")
-    date, clock, fraction, offset = match.groups()
-    fraction = fraction or ""
-    if offset is None and f"{date}T{clock}" == _UNSET_DATE and not fraction.strip(".0"):
-        return None
-    local = datetime.fromisoformat(f"{date}T{clock}")  # rejects impossible dates such as 2026-02-30
-    if offset is None:
-        if zone is UTC:
-            return f"{date}T{clock}{fraction}Z"
-        utc = local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-    elif offset in _UTC_OFFSETS:
-        return f"{date}T{clock}{fraction}Z"
-    else:
-        digits = offset[1:].replace(":", "")
-        minutes = int(digits[:2]) * 60 + int(digits[2:])
-        utc = local - timedelta(minutes=minutes if offset[0] == "+" else -minutes)
-    return f"{utc.isoformat()}{fraction}Z"  # whole seconds: the fraction is kept as given
 
 
 @dataclass
@@ -83,8 +47,7 @@ class NormalizeBySchema(TypeTransformer):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._stream = str(parameters.get("name", ""))
         zone = str(InterpolatedString.create(str(self.api_timezone), parameters=parameters).eval(self.config) or "")
-        zone = zone.strip()
-        self._zone: tzinfo = ZoneInfo(zone) if zone and zone != "UTC" else UTC
+        self._zone: tzinfo = zone_of(zone)
         self._plan: tuple[tuple[str, tuple[str, ...], tuple[type, ...], bool], ...] | None = None
 
     def transform(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:

@@ -28,7 +28,7 @@ from source_listrak.api_session import AreaRefused, end_session, start_session
 from source_listrak.area_check import areas_needed, check_areas
 from source_listrak.auth import ListrakOAuth, TokenEndpoint, _settings
 from source_listrak.config_errors import uses_email_api
-from source_listrak.normalization import to_utc_z
+from source_listrak.listrak_time import to_utc_z
 
 SHAPE_PAGE_SIZE = 50  # records read per stream for its shape
 DATES_WANTED = 3  # summer and winter send dates shown, each

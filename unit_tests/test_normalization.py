@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from source_listrak.components import IsoCursorParser
-from source_listrak.normalization import NormalizeBySchema, to_utc_z
+from source_listrak.listrak_time import to_utc_z
+from source_listrak.normalization import NormalizeBySchema
 
 
 @pytest.mark.parametrize(
