@@ -15,7 +15,7 @@ from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils import slice_hasher
 
 from source_listrak import cdk_changes, components
-from source_listrak.cdk_changes import PENDING_PARTITIONS, RECORD_QUEUE_SIZE, cache_stream_slice_hashes
+from source_listrak.cdk_changes import PENDING_PARTITIONS, cache_stream_slice_hashes
 from source_listrak.components import AddSyncTimestamp
 from source_listrak.json_pages import loads
 from source_listrak.source import SourceListrak
@@ -79,11 +79,6 @@ def test_sync_timestamps_follow_the_clock_across_seconds(monkeypatch: pytest.Mon
     assert stamps == ["2026-11-22T23:59:59.000005Z", "2026-11-22T23:59:59.999999Z", "2026-11-23T00:00:00.000042Z"]
 
 
-def test_worker_threads_may_read_at_most_a_bounded_number_of_records_ahead() -> None:
-    source = SourceListrak()
-    assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE < 10_000
-
-
 def test_partition_generators_wait_once_a_bounded_number_of_partitions_is_pending() -> None:
     pool = SourceListrak()._concurrent_source._threadpool
     release = threading.Event()
@@ -145,9 +140,10 @@ def test_a_benchmark_can_switch_a_speed_change_off_but_not_a_correctness_one() -
     script = (
         "from source_listrak import cdk_changes\n"
         "from source_listrak.source import SourceListrak\n"
-        "print(SourceListrak()._concurrent_source._queue.maxsize, cdk_changes.applies('iso_cursor_parser'))\n"
+        "pool = SourceListrak()._concurrent_source._threadpool\n"
+        "print(pool._max_concurrent_tasks, cdk_changes.applies('iso_cursor_parser'))\n"
     )
-    env = {**os.environ, "LISTRAK_CDK_CHANGES_OFF": "record_queue_bound,iso_cursor_parser"}
+    env = {**os.environ, "LISTRAK_CDK_CHANGES_OFF": "pending_partitions_bound,iso_cursor_parser"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert completed.stdout.split() == ["10000", "True"], completed.stderr[-2000:]
 
