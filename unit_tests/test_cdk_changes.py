@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 from airbyte_cdk.sources.types import StreamSlice
-from airbyte_cdk.utils import slice_hasher
 
 from source_listrak import cdk_changes, components
-from source_listrak.cdk_changes import PENDING_PARTITIONS, cache_stream_slice_hashes
+from source_listrak.cdk_changes import PENDING_PARTITIONS
 from source_listrak.components import AddSyncTimestamp
 from source_listrak.json_pages import loads
 from source_listrak.source import SourceListrak
@@ -42,28 +41,6 @@ def test_nesting_deeper_than_orjson_allows_is_still_read() -> None:
     for _ in range(depth):
         value = value["k"]
     assert value == 1
-
-
-def test_a_slice_hash_is_computed_once_and_equals_the_cdks(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_stream_slice_hashes()
-    calls = []
-    original = slice_hasher.SliceHasher.hash.__func__  # type: ignore[attr-defined]
-
-    def counting_hash(cls: type, *args: object, **kwargs: object) -> int:
-        calls.append(1)
-        return original(cls, *args, **kwargs)  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(slice_hasher.SliceHasher, "hash", classmethod(counting_hash))
-    bounds = {"start_time": "2026-01-01T00:00:00.000000Z", "end_time": "2026-01-07T23:59:59.999999Z"}
-    one = StreamSlice(partition={}, cursor_slice=bounds)
-    same = StreamSlice(partition={}, cursor_slice=dict(bounds))
-    other = StreamSlice(partition={}, cursor_slice={**bounds, "end_time": "2026-01-08T00:00:00.000000Z"})
-
-    values = [hash(one) for _ in range(5)]
-    assert len(calls) == 1 and len(set(values)) == 1
-    assert values[0] == original(slice_hasher.SliceHasher, stream_slice=dict(bounds))
-    assert hash(same) == hash(one) and hash(other) != hash(one)
-    assert {one: "seen"}[same] == "seen"
 
 
 def test_sync_timestamps_follow_the_clock_across_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
