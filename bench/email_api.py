@@ -41,10 +41,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+import run as bench  # bench/run.py, beside this script
 
-import run as bench  # noqa: E402 - bench/ is not a package
+BENCH = bench.BENCH
 
 REPO = bench.REPO
 TOKEN_PATH = "/OAuth2/Token"
@@ -81,7 +80,6 @@ class EmailServer(bench.Server):
             stdout=subprocess.PIPE,
             text=True,
             cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         self.hello: dict[str, Any] = json.loads(self._readline())
         self.base_url = self.hello["base_url"]
@@ -98,9 +96,7 @@ EXTRA_SETTINGS: dict[str, Any] = {}  # --set
 
 
 def connector_env() -> dict[str, str]:
-    env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", **EXTRA_ENV}
-    env.pop("PYTHONPATH", None)
-    return env
+    return {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", **EXTRA_ENV}
 
 
 def config(hello: dict[str, Any], **settings: Any) -> dict[str, Any]:
@@ -629,7 +625,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, str(REPO))
     args = parse_args(argv)
     if not bench.CONNECTOR.exists():
         print(f"{bench.CONNECTOR} not found: run scripts/bench --help once to set up .venv", file=sys.stderr)

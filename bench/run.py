@@ -219,7 +219,6 @@ class Server:
             stdout=subprocess.PIPE,
             text=True,
             cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},  # the server imports listrak_emulators
         )
         hello = json.loads(self._readline())
         self.base_url: str = hello["base_url"]
@@ -369,9 +368,7 @@ EVENTS_CATALOG: dict[str, Any] = {}  # set by main(): the events stream, increme
 def events_catalog() -> dict[str, Any]:
     """The configured catalog of the events stream, incremental, from the tests' stream catalogue (it imports
     the connector: call it before anything is measured)."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from integration_tests.harness import configured_catalog
+    from listrak_testkit.harness import configured_catalog
 
     return configured_catalog(["events"])
 
@@ -398,7 +395,6 @@ def run_method(
         shutil.rmtree(work)
     work.mkdir(parents=True)
     env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", "RUNTIME__DLTHUB_TELEMETRY": "false"}
-    env.pop("PYTHONPATH", None)
     if method in ("cdk", "sequential", "concurrent"):
         concurrency, window_days = (args.concurrency, args.window_days) if method == "concurrent" else (1, 365)
         (work / "config.json").write_text(json.dumps(connector_config(server.base_url, concurrency, window_days)))
@@ -469,7 +465,6 @@ def replay(requests_made: list[list[Any]], authorization: str | None, work: Path
     spec = {"requests": requests_made, "authorization": authorization, "result_file": str(work / "result.json")}
     (work / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ}
-    env.pop("PYTHONPATH", None)
     command = [str(VENV_PYTHON), str(Path(__file__).resolve()), "--job", "replay", "--spec", str(work / "spec.json")]
     return measure_job(command, work, env, timeout)
 
@@ -895,7 +890,6 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="listrak-bench-defaults-"))
     env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1"}
-    env.pop("PYTHONPATH", None)
     runs: list[dict[str, Any]] = []
     latency = args.latencies[0]
     try:

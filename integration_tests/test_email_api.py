@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from integration_tests.harness import Run, comparable, run_connector
 from listrak_emulators.email_v1 import (
     PRIMARY_KEYS,
     STREAM_TABLE,
@@ -26,6 +25,7 @@ from listrak_emulators.email_v1 import (
     Paging,
     Sizes,
 )
+from listrak_testkit.harness import Run, comparable, run_connector
 
 SIZES = Sizes(contacts_per_list=150, messages_per_list=8, recipients_per_message=40, history_days=400)
 ALL_HISTORY = "2000-01-01"  # a start date before every send: first syncs read every message
