@@ -2,12 +2,18 @@
 send of a conversation or transactional message; the engagement totals that summaries and links report,
 added up from those same rows; the clickers of each link.
 
+Shaped like real engagement: opens decay after the send (most within the first day, a long tail of
+late ones), clicks come soon after the open and mostly on a few popular links of each message.
+
 Every row is a pure function of (seed, send, row) plus the overlays `engage` and `add_clicks` write,
 seen as of the account's clock: engagement drawn for later than `now` has not happened yet.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +30,38 @@ Source = Message | SendSeries
 DRAW_NAMES = {Message: "Message", SendSeries: "Stream"}
 
 
+# When recipients act (seconds): see decaying_seconds. Opens after the send: half within 2.5 hours, 90% within
+# a day, 99% within ten days. Clicks after the open: half within 3 minutes, 90% within half an hour.
+OPEN_DELAY_SCALE, LONGEST_OPEN_DELAY = 9000, 30 * 86_400
+CLICK_DELAY_SCALE, LONGEST_CLICK_DELAY = 180, 7 * 86_400
+LINK_POPULARITY = 1.5  # Zipf's exponent: of 10 links, the most popular takes half the clicks, the top 3 four fifths
+DELAY_STEPS, RANK_STEPS = 1 << 16, 1 << 10  # as few bits of the row's draws as will do: each hash holds 64
+
+
 def links_of(source: Source) -> int:
     return source.links if isinstance(source, Message) else SERIES_LINKS
+
+
+def decaying_seconds(draws: Draws, scale: int, longest: int) -> int:
+    """A delay that decays hyperbolically: P(delay <= t) = t / (t + scale), so half within `scale`, 90%
+    within 9 scales, 99% within 99 (a long tail, cut at `longest`)."""
+    share = (1 + draws.below(DELAY_STEPS)) / DELAY_STEPS  # in (0, 1]
+    return min(longest, int(scale * (1 / share - 1)))
+
+
+@functools.cache  # one entry per number of links a message can have (at most LINK_SLOTS)
+def _popularity(links: int) -> tuple[float, ...]:
+    """The cumulative shares of the clicks on a message's links, most popular first (Zipf)."""
+    weights = [1 / (rank + 1) ** LINK_POPULARITY for rank in range(links)]
+    total = sum(weights)
+    return tuple(itertools.accumulate(weight / total for weight in weights))
+
+
+def popular_link(draws: Draws, links: int, most_popular: int) -> int:
+    """A clicked link: its popularity rank drawn by Zipf's law, ranks counted on from the message's most
+    popular link."""
+    rank = bisect.bisect_right(_popularity(links), draws.below(RANK_STEPS) / RANK_STEPS)
+    return (most_popular + min(rank, links - 1)) % links
 
 
 @dataclass
@@ -84,7 +120,7 @@ class Activity:
         """The row's engagement as of `now`, overlays applied."""
         contact, send = self.recipient(source, row)
         draws = Draws(self.account.seed, "activity", DRAW_NAMES[type(source)], source.message_id, row)
-        facts = self._drawn_facts(draws, ActivityFacts(row, contact, send), links_of(source))
+        facts = self._drawn_facts(draws, ActivityFacts(row, contact, send), source)
         if isinstance(source, Message):
             overlays = self.account.overlays
             for name, value in overlays.engaged.get((source.message_id, row), {}).items():
@@ -92,19 +128,27 @@ class Activity:
             facts.clicks = facts.clicks + overlays.clicks.get((source.message_id, row), [])
         return self._as_of_now(facts)
 
-    @staticmethod
-    def _drawn_facts(draws: Draws, facts: ActivityFacts, links: int) -> ActivityFacts:
-        """About 1% bounce; 20% open (80% of them read); 5% click 1-4 times, 30% of clickers buy (a fractional
+    def _drawn_facts(self, draws: Draws, facts: ActivityFacts, source: Source) -> ActivityFacts:
+        """About 1% bounce; 20% open (80% of them read), most soon after the send and a long tail; 5% click 1-4
+        times, soon after opening, mostly on the message's few popular links; 30% of clickers buy (a fractional
         orderTotal); 0.2% unsubscribe; 0.05% complain. activityDate is the first activity."""
         kind = draws.below(100_000)
         if kind < 1000:
             facts.bounced, facts.activity = True, draws.stamp(facts.send + (5 + draws.below(600)) * TICKS)
         elif kind < 21_000:
             facts.opened, facts.read = True, draws.chance(0.8)
-            facts.activity = draws.stamp(facts.send + (60 + draws.below(3 * 86_400)) * TICKS)
+            opened = 60 + decaying_seconds(draws, OPEN_DELAY_SCALE, LONGEST_OPEN_DELAY)
+            facts.activity = draws.stamp(facts.send + opened * TICKS)
             if kind < 6000:
-                moments = sorted(draws.below(7200) for _ in range(1 + draws.below(4)))
-                facts.clicks = [(draws.below(links), facts.activity + (30 + moment) * TICKS) for moment in moments]
+                links = links_of(source)
+                most_popular = (source.message_id + self.account.seed) * 2_654_435_761 % links  # varies by message
+                moments = sorted(
+                    decaying_seconds(draws, CLICK_DELAY_SCALE, LONGEST_CLICK_DELAY) for _ in range(1 + draws.below(4))
+                )
+                facts.clicks = [
+                    (popular_link(draws, links, most_popular), facts.activity + (30 + moment) * TICKS)
+                    for moment in moments
+                ]
                 facts.order_total = round((100 + draws.below(50_000)) / 100, 2) if draws.chance(0.3) else 0.0
             facts.unsubscribed, facts.abuse = draws.chance(0.01), draws.chance(0.0025)
         facts.extra = draws.below(100) == 0
