@@ -9,7 +9,10 @@ COPY source_listrak ./source_listrak
 # Exactly the runtime packages uv.lock pins (the versions the tests ran with, hash-checked), then
 # the connector alone: a rebuild never picks up an untested airbyte-cdk. uv only reads the lock
 # (`--locked` refuses one that no longer matches pyproject.toml) and is gone before the layer ends.
-RUN pip install --no-cache-dir --disable-pip-version-check uv==0.13.9 \
+# To check the lock uv reads the workspace's other member too, the test kit: its pyproject.toml is
+# mounted for this step only, and nothing of the kit is in the image.
+RUN --mount=type=bind,source=testkit/pyproject.toml,target=/airbyte/integration_code/testkit/pyproject.toml \
+    pip install --no-cache-dir --disable-pip-version-check uv==0.13.9 \
     && uv export --locked --no-dev --no-emit-project --format requirements.txt -o /tmp/requirements.txt \
     && pip uninstall -y -q uv \
     && pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r /tmp/requirements.txt \

@@ -1,4 +1,4 @@
-"""The SDK-example emulator (listrak_emulators/sdk_example.py) in its own process, driven over stdin.
+"""The SDK-example emulator (listrak_emulators/sdk_example/) in its own process, driven over stdin.
 
     python bench/server.py --events 100000 [--latency-ms 100] [--plain]      (started by bench/run.py)
 

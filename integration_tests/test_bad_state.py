@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from integration_tests.harness import Run, configured_catalog, run_connector
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.harness import Run, configured_catalog, run_connector
 
 SIZES = Sizes(contacts=50, campaigns=10, events=400, custom_fields=2, interests=2, segments=2, sources=10)
 

@@ -16,8 +16,16 @@ from typing import Any
 
 import pytest
 
-from integration_tests.harness import Run, comparable, run_connector
-from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Faults, Integration, Paging, Sizes
+from listrak_emulators.email_v1 import (
+    PRIMARY_KEYS,
+    STREAM_TABLE,
+    EmailV1Emulator,
+    Faults,
+    Integration,
+    Paging,
+    Sizes,
+)
+from listrak_testkit.harness import Run, comparable, run_connector
 
 SIZES = Sizes(contacts_per_list=150, messages_per_list=8, recipients_per_message=40, history_days=400)
 ALL_HISTORY = "2000-01-01"  # a start date before every send: first syncs read every message
@@ -105,6 +113,14 @@ def test_discover_lists_the_email_api_streams_with_their_keys(api: EmailV1Emulat
     assert set(streams) == set(PRIMARY_KEYS)
     for name, stream in streams.items():
         assert stream["source_defined_primary_key"] == [[column] for column in PRIMARY_KEYS[name]], name
+
+
+def test_discover_gives_each_stream_the_incremental_field_of_the_emulators_table(api: EmailV1Emulator) -> None:
+    streams = discovered(api)
+    for definition in STREAM_TABLE:
+        cursor = streams[definition.name].get("default_cursor_field") or []
+        assert cursor == ([definition.incremental_field] if definition.incremental_field else []), definition.name
+        assert ("incremental" in streams[definition.name]["supported_sync_modes"]) == bool(cursor), definition.name
 
 
 def test_every_stream_equals_the_emulators_expected_output(api: EmailV1Emulator, full_read: Run) -> None:

@@ -806,6 +806,32 @@ def test_summaries_agree_with_the_activity_rows_and_links_with_the_clickers(clie
         assert len(clicks) == sum(r["clickCount"] for r in rows)
 
 
+def test_opens_decay_after_the_send_and_clicks_follow_the_open_on_a_few_popular_links() -> None:
+    sizes = Sizes(
+        lists=1, contacts_per_list=500, messages_per_list=4, recipients_per_message=20_000, links_per_message=10
+    )
+    with EmailV1Emulator(seed=5, now=NOW, sizes=sizes) as api:
+        client = Client(api)
+        base = f"/List/{LARGE}/Message/{message_ids(client)[0]}"
+        rows = client.walk(f"{base}/Activity", count=5000)
+        links = client.walk(f"{base}/Link")
+        clickers = [c for link in links for c in client.walk(f"{base}/Link/{link['linkId']}/Clicker", count=5000)]
+
+    def moment(text: str) -> datetime:
+        return datetime.fromisoformat(to_utc(text).replace("Z", "+00:00"))  # type: ignore[union-attr]
+
+    opened = {r["emailAddress"]: moment(r["activityDate"]) for r in rows if r["open"]}
+    hours = sorted((at - moment(rows[0]["sendDate"])) / timedelta(hours=1) for at in opened.values())
+    within = [sum(h <= limit for h in hours) / len(hours) for limit in (2, 24, 48)]
+    assert len(hours) > 3000 and 0.35 < within[0] < 0.55 and within[1] > 0.85 and within[2] > 0.92
+    assert sum(h > 5 * 24 for h in hours) > 0.005 * len(hours)  # a long tail
+    minutes = [(moment(c["clickDate"]) - opened[c["emailAddress"]]) / timedelta(minutes=1) for c in clickers]
+    assert min(minutes) > 0 and sum(m <= 60 for m in minutes) > 0.85 * len(minutes)
+    shares = sorted((link["clickCount"] / len(clickers) for link in links), reverse=True)
+    assert sum(link["clickCount"] for link in links) == len(clickers) > 1000
+    assert shares[0] > 0.4 and sum(shares[:3]) > 0.7 and shares[-1] < 0.05
+
+
 def test_clickers_are_events_an_address_can_click_several_times(client: Client) -> None:
     repeats = 0
     for message in message_ids(client)[6:11]:

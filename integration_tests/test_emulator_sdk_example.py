@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 import requests
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, single_key
 from listrak_emulators.sdk_example import (
     HAL_STREAMS,
     STREAMS,
@@ -42,6 +41,7 @@ from listrak_emulators.sdk_example import (
     flatten,
     to_utc,
 )
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, single_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KEY, ACCOUNT = "test-key-4f9a", "test-account"

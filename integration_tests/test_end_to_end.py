@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
-from integration_tests.harness import (
+from listrak_emulators.sdk_example import Emulator, Faults, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
+from listrak_testkit.harness import (
     Run,
     comparable,
     configured_catalog,
     run_connector,
 )
-from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
 INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)
 SMALL = Sizes(contacts=120, campaigns=20, events=600, custom_fields=5, interests=4, segments=3, sources=1100)

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
-from integration_tests.harness import Run, configured_catalog, run_connector
 from integration_tests.test_email_api import as_multiset
 from integration_tests.test_email_api import config as email_config
 from integration_tests.test_end_to_end import expected as expected_output
 from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Sizes
 from listrak_emulators.sdk_example import Emulator
 from listrak_emulators.sdk_example import Sizes as SdkSizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
+from listrak_testkit.harness import Run, configured_catalog, run_connector
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = Sizes(contacts_per_list=60, messages_per_list=5, recipients_per_message=30)

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
-from integration_tests.harness import (
+from listrak_emulators.sdk_example import Emulator, Faults, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
+from listrak_testkit.harness import (
     comparable,
     configured_catalog,
     connector_command,
     run_connector,
 )
-from listrak_emulators.sdk_example import Emulator, Faults, Sizes
 
 SIZES = Sizes(contacts=200, campaigns=30, events=3000, custom_fields=3, interests=3, segments=2, sources=600)
 INCREMENTAL_STREAMS = incremental(SDK_EXAMPLE_STREAMS)

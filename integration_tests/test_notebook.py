@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "examples" / "listrak_pyairbyte.ipynb"
@@ -32,10 +32,9 @@ def test_example_notebook_is_committed_clean() -> None:
 
 @pytest.mark.slow
 def test_example_notebook_executes_and_plots_opens_and_clicks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The kernel inherits this environment: offline PyAirbyte, the repo for the emulator import, the venv first.
+    # The kernel inherits this environment: offline PyAirbyte, the venv (which holds the emulators) first.
     monkeypatch.setenv("AIRBYTE_OFFLINE_MODE", "1")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
-    monkeypatch.setenv("LISTRAK_REPO", str(REPO))
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
 
@@ -51,7 +50,7 @@ def test_example_notebook_executes_and_plots_opens_and_clicks(tmp_path: Path, mo
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
     setup = next(cell for cell in notebook.cells if cell.get("id") == "setup")
-    assert f"python:     {sys.executable}" in setup.outputs[0]["text"]  # ran in this venv
+    assert f"python: {sys.executable}" in setup.outputs[0]["text"]  # ran in this venv
 
     # The tables it wrote: every stream, every one non-empty, 25 events added by the second read.
     with duckdb.connect(str(tmp_path / "listrak_notebook.duckdb"), read_only=True) as db:

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
-from integration_tests.harness import connector_command
 from integration_tests.offline_pyairbyte import ab, airbyte
 from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
+from listrak_testkit.harness import connector_command
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from integration_tests.harness import connector_command
 from integration_tests.offline_pyairbyte import ab
 from integration_tests.test_email_api import config as email_api_config
 from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Sizes
+from listrak_testkit.harness import connector_command
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from integration_tests.harness import Run, connector_command, run_connector
 from integration_tests.test_email_api import as_multiset, config
 from listrak_emulators.email_v1 import AREAS, PRIMARY_KEYS, EmailV1Emulator, Faults, Integration, Sizes
+from listrak_testkit.harness import Run, connector_command, run_connector
 
 SIZES = Sizes(contacts_per_list=60, messages_per_list=5, recipients_per_message=30, history_days=400)
 REPORT_STREAMS = {

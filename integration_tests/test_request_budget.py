@@ -16,9 +16,9 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from integration_tests.harness import configured_catalog, run_connector
 from listrak_emulators.http import RequestLogEntry
 from listrak_emulators.sdk_example import Emulator, Faults, Sizes
+from listrak_testkit.harness import configured_catalog, run_connector
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, incremental, single_key
-from integration_tests.harness import Run, configured_catalog, run_connector
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, incremental, single_key
+from listrak_testkit.harness import Run, configured_catalog, run_connector
 
 LATENCY_MS = 50
 SIZES = Sizes(contacts=300, campaigns=60, events=1500, custom_fields=5, interests=4, segments=3, sources=1100)

@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from integration_tests.harness import configured_catalog, connector_command
 from listrak_emulators.sdk_example import Emulator, Faults, Sizes
+from listrak_testkit.harness import configured_catalog, connector_command
 
 EVENTS = 1_000_000
 FAULTS = Faults(rate_429=0.02, rate_5xx=0.02, rate_drop=0.01, retry_after="seconds", retry_after_seconds=1)

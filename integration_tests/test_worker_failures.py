@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.harness import configured_catalog
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.harness import configured_catalog
 
 INJECTIONS = {
     # A BaseException escapes the CDK's `except Exception` and dies with the worker's future.

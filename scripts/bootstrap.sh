@@ -1,4 +1,5 @@
-# Sourced by the other scripts: makes ./.venv hold exactly the packages pinned in uv.lock, once.
+# Sourced by the other scripts: makes ./.venv hold exactly the packages pinned in uv.lock, once: the
+# connector and the test kit (testkit/: listrak_emulators, listrak_testkit), both editable.
 #
 # Callers may set, before sourcing:
 #   EXTRAS  the pyproject extras to install (default "dev e2e": tests, demo, notebook). The set is
@@ -6,8 +7,8 @@
 #           INEXACT=1 (it adds py-spy and keeps the rest).
 #   VENV    the environment to make (default .venv; scripts/test-newest-cdk uses its own).
 # Needs only python3 (3.11+) and PyPI. uv (pinned below) is installed into ./.uv on first use.
-# The stamp is keyed on uv.lock, pyproject.toml, the extras and uv's version: a change to any of
-# them re-syncs. A pyproject.toml that no longer matches uv.lock fails here: run `.uv/bin/uv lock`.
+# The stamp is keyed on uv.lock, both pyproject.toml files, the extras and uv's version: a change to
+# any of them re-syncs. A pyproject.toml that no longer matches uv.lock fails here: run `.uv/bin/uv lock`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
@@ -30,7 +31,7 @@ ensure_uv() {
   fi
 }
 
-stamp=$VENV/.installed-$({ cat uv.lock pyproject.toml; echo "$EXTRAS uv-$UV_VERSION ${INEXACT:-} bytecode"; } | sha1sum | cut -c1-12)
+stamp=$VENV/.installed-$({ cat uv.lock pyproject.toml testkit/pyproject.toml; echo "$EXTRAS uv-$UV_VERSION ${INEXACT:-} bytecode"; } | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "setting up $VENV from uv.lock (extras: $EXTRAS)..." >&2
   ensure_uv
@@ -42,12 +43,10 @@ if [ ! -f "$stamp" ]; then
   # Bytecode compiled once here: this machine sets PYTHONDONTWRITEBYTECODE, so without it every start of
   # the connector compiled ~900 modules again (1.4 s of a 4.7 s `spec`).
   "$UV" sync --quiet --locked --compile-bytecode --python "$VENV/bin/python" "${extra_args[@]}"
-  DO_NOT_TRACK=1 "$VENV/bin/python" -W ignore::FutureWarning -c 'import source_listrak, airbyte' || { echo "install failed" >&2; exit 1; }
+  DO_NOT_TRACK=1 "$VENV/bin/python" -W ignore::FutureWarning -c 'import source_listrak, listrak_emulators, listrak_testkit, airbyte' || { echo "install failed" >&2; exit 1; }
   # An exact sync may have removed what another extras set added: only its own stamp stays valid.
   [ -n "${INEXACT:-}" ] || rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
-# The scripts import the emulators (listrak_emulators/) and the test harness from the repository root.
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export DO_NOT_TRACK=1 AIRBYTE_OFFLINE_MODE=1

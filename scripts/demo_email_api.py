@@ -20,11 +20,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from integration_tests.catalogue import EMAIL_API_STREAMS, incremental
-from integration_tests.harness import connector_command
+import demo_sync  # beside this script
+from demo_sync import Heartbeat, import_pyairbyte, say, shown, table_stats
+
 from listrak_emulators.email_v1 import EmailV1Emulator, Sizes
-from scripts import demo_sync
-from scripts.demo_sync import Heartbeat, import_pyairbyte, say, shown, table_stats
+from listrak_testkit.catalogue import EMAIL_API_STREAMS, incremental
+from listrak_testkit.harness import connector_command
 
 DEMO_DIR = demo_sync.DEMO_ROOT / "email_api"
 DB_PATH = DEMO_DIR / "listrak.duckdb"

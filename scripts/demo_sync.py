@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
-from integration_tests.harness import connector_command
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental
+from listrak_testkit.harness import connector_command
 
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry look-up, no telemetry (read at import)
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -20,7 +20,7 @@ from airbyte_cdk.logger import AirbyteLogFormatter
 from airbyte_cdk.models import AirbyteStateMessageSerializer, ConfiguredAirbyteCatalogSerializer
 from airbyte_cdk.sources.streams.http import rate_limiting
 
-from integration_tests.catalogue import api_of
+from listrak_testkit.catalogue import api_of
 from source_listrak.run import run
 from unit_tests.connector import catalog_for, state_for
 from unit_tests.fake_listrak import FakeListrak

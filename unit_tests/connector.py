@@ -12,7 +12,7 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from integration_tests.catalogue import SDK_EXAMPLE, api_of, streams_of
+from listrak_testkit.catalogue import SDK_EXAMPLE, api_of, streams_of
 from source_listrak import SourceListrak
 from unit_tests.fake_listrak import BASE_URL
 

@@ -10,7 +10,7 @@ from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import discover
 from jsonschema import Draft7Validator
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
 from source_listrak import SourceListrak
 from unit_tests.connector import bearer_config, read_streams, records
 from unit_tests.fake_listrak import (

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.catalogue import (
+from listrak_emulators import sdk_example
+from listrak_testkit.catalogue import (
     APIS,
     DISCOVERY_CONFIGS,
     EMAIL_API,
@@ -19,8 +20,7 @@ from integration_tests.catalogue import (
     incremental,
     streams_of,
 )
-from integration_tests.harness import configured_catalog
-from listrak_emulators import sdk_example
+from listrak_testkit.harness import configured_catalog
 from source_listrak import SourceListrak
 from unit_tests.connector import basic_config, bearer_config
 

@@ -24,8 +24,8 @@ from airbyte_cdk.sources.streams.concurrent.state_converters import datetime_str
 from airbyte_cdk.sources.streams.http.requests_native_auth import abstract_oauth
 from airbyte_cdk.sources.streams.http.requests_native_auth.oauth import Oauth2Authenticator
 
-from integration_tests.harness import configured_catalog
 from listrak_emulators.sdk_example import Emulator, Sizes
+from listrak_testkit.harness import configured_catalog
 
 CDK_BUG = pytest.mark.xfail(strict=True, reason="airbyte-cdk bug on 7.39.1: see docs/cdk-upstream.md")
 

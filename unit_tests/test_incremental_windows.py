@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, incremental
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, incremental
 from unit_tests.connector import (
     bearer_config,
     final_state,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
 from source_listrak import SourceListrak
 from source_listrak.source import MANIFEST_PATH
 from unit_tests.connector import bearer_config, read_streams, records

@@ -19,7 +19,9 @@ import pytest
 import yaml
 from airbyte_cdk.models.connector_metadata import MetadataFile
 
-from integration_tests.catalogue import APIS, EMAIL_API_STREAMS, SDK_EXAMPLE_STREAMS, streams_of
+import listrak_emulators
+import listrak_testkit
+from listrak_testkit.catalogue import APIS, EMAIL_API_STREAMS, SDK_EXAMPLE_STREAMS, streams_of
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE_ARG = re.compile(r"ARG BASE_IMAGE=(docker\.io/airbyte/python-connector-base:4\.0\.2@sha256:[0-9a-f]{64})")
@@ -170,6 +172,17 @@ def test_scripts_install_from_the_lock_tests_without_the_benchmark_extra() -> No
     assert "bash scripts/test" in (REPO / ".ci" / "run").read_text()
 
 
+def test_the_test_kit_is_installed_for_development_and_left_out_of_the_image() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+
+    assert project["tool"]["uv"]["workspace"]["members"] == ["testkit"]
+    assert project["dependency-groups"]["dev"] == ["listrak-testkit"]  # uv's default group: every `uv sync`
+    assert locked_packages()["listrak-testkit"]["source"] == {"editable": "testkit"}
+    assert "--no-dev" in dockerfile_run_step("uv export")
+    for package in (listrak_emulators, listrak_testkit):  # from the installed kit, not the working directory
+        assert Path(package.__file__).resolve().is_relative_to(REPO / "testkit" / package.__name__)
+
+
 def test_dockerignore_keeps_secrets_and_local_environments_out_of_the_build_context() -> None:
     ignored = set((REPO / ".dockerignore").read_text().split())
 
@@ -217,6 +230,7 @@ def test_wheel_installed_in_a_fresh_venv_prints_the_spec(tmp_path: Path) -> None
     )
     (wheel,) = wheels.glob("source_listrak-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    assert all(name.startswith(("source_listrak/", "source_listrak-")) for name in names)  # no test kit
     package = REPO / "source_listrak"
     schemas = {f"source_listrak/{path.relative_to(package)}" for path in (package / "schemas").rglob("*.json")}
     assert "source_listrak/manifest.yaml" in names

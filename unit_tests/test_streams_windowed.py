@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, incremental, single_key
+from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS, incremental, single_key
 from unit_tests.connector import bearer_config, error_messages, read_streams, records
 from unit_tests.fake_listrak import (
     WINDOWED,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from integration_tests.catalogue import EMAIL_API_STREAMS
+from listrak_testkit.catalogue import EMAIL_API_STREAMS
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "source_listrak" / "schemas" / "v1"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from integration_tests.catalogue import SDK_EXAMPLE, streams_of
+from listrak_testkit.catalogue import SDK_EXAMPLE, streams_of
 
 
 def connector_command() -> list[str]:

@@ -1,6 +1,6 @@
 """The connector's streams, as `discover` lists them: the one stream catalogue of the tests.
 
-Every test, the harnesses (integration_tests/harness.py, unit_tests/connector.py) and the scripts take
+Every test, the harnesses (listrak_testkit/harness.py, unit_tests/connector.py) and the scripts take
 stream names, primary keys and cursor fields from here; none restates them. The credentials choose the
 API, so there are two catalogues, each discovered in-process from ``SourceListrak(config=...)`` with the
 least config that chooses it:
