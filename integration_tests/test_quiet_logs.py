@@ -1,9 +1,12 @@
 """When nothing is wrong the connector says nothing above INFO: spec, check, discover and read of every
 stream of both APIs, through the installed command, log no WARN (or worse) line and write nothing to
 stderr. When the client secret is wrong, the messages say so in the words of client credentials: no
-"refresh token", no escaped quote."""
+"refresh token", no escaped quote; nor does any other failed check (the CDK quotes its reason with
+`repr`)."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 
@@ -85,4 +88,18 @@ def test_a_wrong_client_secret_is_reported_without_refresh_tokens_or_escaped_quo
     assert any("client credentials" in message for message in said), said
     for message in said:
         assert "refresh" not in message.lower(), message
-        assert "\\" not in message and '\\"' not in message, message
+        assert "\\" not in message, message
+
+
+def test_a_failed_check_reports_its_reason_unquoted() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    config = {"api_key": "k-quiet-logs-0123", "base_url": f"http://127.0.0.1:{closed_port}", "retry_attempts": 0}
+
+    run = run_connector("check", config)
+
+    status = run.connection_status()
+    assert status["status"] == "FAILED"
+    assert status["message"].startswith("Stream custom_fields is not available"), status["message"]
+    assert "\\" not in status["message"]
