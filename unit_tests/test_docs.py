@@ -9,7 +9,9 @@ from source_listrak.area_check import areas_table
 from source_listrak.source import SourceListrak
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "listrak.md"
-EMAIL_API = {"credentials": {"auth_type": "oauth2_client_credentials", "client_id": "id", "client_secret": "s"}}
+EMAIL_API = {
+    "credentials": {"auth_type": "oauth2_client_credentials", "client_id": "id", "client_secret": "docs-secret-2f9c"}
+}
 
 
 def test_the_api_areas_table_is_the_one_the_connector_decides_with() -> None:
