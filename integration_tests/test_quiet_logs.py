@@ -1,25 +1,36 @@
 """When nothing is wrong the connector says nothing above INFO: spec, check, discover and read of every
-stream of both APIs, through the installed command, log no WARN (or worse) line and write nothing to
-stderr. When the client secret is wrong, the messages say so in the words of client credentials: no
-"refresh token", no escaped quote; nor does any other failed check (the CDK quotes its reason with
-`repr`)."""
+stream of both APIs log no WARN (or worse) line and write nothing to stderr, and the read gives the
+emulator's records. When the client secret is wrong, the messages say so in the words of client
+credentials: no "refresh token", no escaped quote; nor does any other failed check (the CDK quotes its
+reason with `repr`).
+
+Every command runs as in the image: the connector's entry point with the packages the image leaves out
+unimportable (`harness.as_in_the_image`), so these runs also show that the image needs none of them."""
 
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from integration_tests.catalogue import EMAIL_API
-from integration_tests.harness import Run, configured_catalog, run_connector
+from integration_tests.catalogue import EMAIL_API, EMAIL_API_STREAMS, SDK_EXAMPLE_STREAMS
+from integration_tests.harness import Run, configured_catalog
+from integration_tests.harness import run_connector as run_on_the_host
 from integration_tests.test_email_api import config as email_api_config
 from listrak_emulators.email_v1 import EmailV1Emulator
 from listrak_emulators.email_v1 import Sizes as EmailSizes
 from listrak_emulators.sdk_example import Emulator, Sizes
 
 QUIET = ("DEBUG", "INFO", "TRACE")
+START = datetime.now(UTC) - timedelta(days=90)  # the API-key contract's first sync (initial_sync_days)
 # A small account with nothing wrong in it (the default one has a list deleted during the sync).
 EMAIL_SIZES = EmailSizes(contacts_per_list=20, messages_per_list=2, recipients_per_message=5, deleted_list=False)
+
+
+def run_connector(command: str, *args: Any) -> Run:
+    return run_on_the_host(command, *args, image_packages=True)
 
 
 def loud_lines(run: Run) -> list[str]:
@@ -52,7 +63,8 @@ def test_every_command_of_the_email_api_is_quiet(email_api: EmailV1Emulator) -> 
     }
 
     assert runs["check"].connection_status() == {"status": "SUCCEEDED"}
-    assert runs["read"].records("message_activity")
+    read = {stream: len(runs["read"].records(stream)) for stream in EMAIL_API_STREAMS}
+    assert read == {stream: len(email_api.expected_records(stream)) for stream in EMAIL_API_STREAMS}
     for command, run in runs.items():
         assert run.returncode == 0, (command, run.output[-2000:])
         assert loud_lines(run) == [], command
@@ -67,9 +79,10 @@ def test_every_command_of_the_api_key_contract_is_quiet() -> None:
             "discover": run_connector("discover", config),
             "read": run_connector("read", config, configured_catalog()),
         }
+        expected = {stream: len(api.expected_records(stream, start=START)) for stream in SDK_EXAMPLE_STREAMS}
 
     assert runs["check"].connection_status() == {"status": "SUCCEEDED"}
-    assert runs["read"].records("events")
+    assert {stream: len(runs["read"].records(stream)) for stream in SDK_EXAMPLE_STREAMS} == expected
     for command, run in runs.items():
         assert run.returncode == 0, (command, run.output[-2000:])
         assert loud_lines(run) == [], command

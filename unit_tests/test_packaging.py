@@ -119,7 +119,8 @@ def test_dockerfile_installs_the_locked_runtime_then_the_package_and_runs_source
     assert "COPY source_listrak ./source_listrak" in lines
     # the runtime set of uv.lock (no extras), hash-checked, then the connector without resolving anything
     assert f"pip install --no-cache-dir --disable-pip-version-check uv=={bootstrap_uv_version()}" in install
-    assert "uv export --locked --no-dev --no-emit-project --format requirements.txt -o /tmp/requirements.txt" in install
+    assert "uv export --locked --no-dev --no-emit-project $(printf -- '--no-emit-package %s ' $LEFT_OUT)" in install
+    assert "--format requirements.txt -o /tmp/requirements.txt" in install
     assert "--extra" not in install
     assert "--require-hashes --no-deps -r /tmp/requirements.txt" in install
     assert install.rstrip().endswith("--no-deps . && rm -rf /tmp/requirements.txt /root/.cache")
