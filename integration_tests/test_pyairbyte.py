@@ -9,9 +9,8 @@ One module-scoped sync (two `read()` calls on the same cache) feeds several smal
   by design (inclusive start), and PyAirbyte's merge on the primary key makes each table grow by
   exactly the number added; the small full-refresh streams are replaced, never duplicated.
 
-One more sync pins down what README.md and docs/listrak.md say about a flat configuration (top-level
-`api_key`, as configurations written for the REST contract have it): it passes PyAirbyte's own
-validation, reads exactly the rows the nested form reads, and its key never shows on any path.
+A flat configuration goes through PyAirbyte in test_pyairbyte_readme.py (the API-key contract) and
+test_pyairbyte_secrets.py (the Email API).
 """
 
 from __future__ import annotations
@@ -19,14 +18,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from integration_tests.catalogue import SDK_EXAMPLE_STREAMS, full_refresh, incremental, keyed, single_key
 from integration_tests.harness import connector_command
-from integration_tests.offline_pyairbyte import Exposure, ab, airbyte, shown
+from integration_tests.offline_pyairbyte import ab, airbyte
 from listrak_emulators.sdk_example import WINDOWED, Emulator, Sizes
 
 pytestmark = pytest.mark.slow
@@ -147,43 +145,3 @@ def test_second_read_delivers_only_new_records_and_the_tables_grow_by_exactly_th
         sync.first_counts[s] for s in full_refresh(SDK_EXAMPLE_STREAMS)
     )
     assert sync.second_counts == {s: sync.first_counts[s] + ADDED.get(s, 0) for s in SDK_EXAMPLE_STREAMS}
-
-
-FLAT_SIZES = Sizes(contacts=60, campaigns=8, events=300, custom_fields=3, interests=2, segments=2, sources=7)
-
-
-def _flat_config(emulator: Emulator) -> dict[str, Any]:
-    """Flat `api_key`, numbers as numbers, and a key this connector does not know (as other tools write)."""
-    return {
-        "api_key": emulator.api_key,
-        "base_url": emulator.base_url,
-        "initial_sync_days": 90,
-        "max_records_per_page": 1000,
-        "requests_per_second": 0,
-        "enable_incremental_sync": True,
-        "sync_frequency_hours": "6",
-    }
-
-
-def test_a_flat_config_passes_validation_and_reads_the_exact_rows(tmp_path: Path, exposure: Exposure) -> None:
-    api_key = f"Flat+key/{secrets.token_hex(8)}="
-    with Emulator(seed=5, sizes=FLAT_SIZES, api_key=api_key) as emulator:
-        source = ab.get_source(
-            "source-listrak", local_executable=connector_command()[0], config=_flat_config(emulator), streams="*"
-        )
-        source.validate_config()  # what set_config() and read() do first: the spec takes the flat form
-        source.check()
-        first_page = list(source.get_records("segments"))
-        cache = ab.DuckDBCache(db_path=tmp_path / "flat.duckdb", cache_dir=tmp_path / "cache")
-        window_start = datetime.now(UTC) - timedelta(days=INITIAL_SYNC_DAYS)
-        result = source.read(cache=cache)
-        expected = {s: emulator.expected_records(s, start=window_start) for s in SDK_EXAMPLE_STREAMS}
-
-    assert all(expected.values())
-    assert len(first_page) == len(expected["segments"])
-    assert _row_counts(cache) == {stream: len(records) for stream, records in expected.items()}
-    assert result.processed_records == sum(len(records) for records in expected.values())
-    for stream, key in KEYS.items():
-        rows = cache.run_sql_query(f'select {key} as id from main."{stream}"')
-        assert {row["id"] for row in rows} == {str(r[key]) for r in expected[stream]}, stream
-    assert shown(api_key, exposure.everything()) == []

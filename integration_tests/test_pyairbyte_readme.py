@@ -1,8 +1,9 @@
 """The README's PyAirbyte block, copied as it is, runs on a machine where Airbyte's connector registry
 cannot be reached: in a fresh interpreter, without AIRBYTE_OFFLINE_MODE or DO_NOT_TRACK in its
-environment, with every connection that is not to loopback refused (a proxy that does not exist), and
-`secrets/config.json` pointing at the Email API emulator. It prints every stream with the emulator's
-row count."""
+environment, with every connection that is not to loopback refused (a proxy that does not exist). Its
+`secrets/config.json` is flat, as configurations written for the API-key contract are (top-level
+`api_key`, a key this connector does not know): PyAirbyte's validation takes it, and the block prints
+every stream with the emulator's row count, without the key."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from integration_tests.catalogue import EMAIL_API_STREAMS
-from integration_tests.test_email_api import config as email_api_config
-from listrak_emulators.email_v1 import EmailV1Emulator, Sizes
+from integration_tests.catalogue import SDK_EXAMPLE_STREAMS
+from listrak_emulators.sdk_example import Emulator, Sizes
 
 pytestmark = pytest.mark.slow
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-SIZES = Sizes(contacts_per_list=20, messages_per_list=2, recipients_per_message=5, deleted_list=False)
+SIZES = Sizes(contacts=40, campaigns=6, events=120, custom_fields=3, interests=2, segments=2, sources=7)
+API_KEY = "Readme+key/0123456789abcdef="
 
 
 def readme_snippet() -> str:
@@ -64,17 +66,20 @@ def run_snippet(snippet: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_readme_snippet_runs_as_it_is_without_the_registry(tmp_path: Path) -> None:
     snippet = readme_snippet()
-    with EmailV1Emulator(seed=19, sizes=SIZES) as api:
+    with Emulator(seed=19, sizes=SIZES, api_key=API_KEY) as api:
+        flat = {"api_key": api.api_key, "base_url": api.base_url, "max_records_per_page": 1000, "sync_hours": "6"}
         (tmp_path / "secrets").mkdir()
-        (tmp_path / "secrets" / "config.json").write_text(json.dumps(email_api_config(api)))
+        (tmp_path / "secrets" / "config.json").write_text(json.dumps(flat))
 
         done = run_snippet(snippet, tmp_path)
-        expected = {stream: len(api.expected_records(stream)) for stream in EMAIL_API_STREAMS}
+        start = datetime.now(UTC) - timedelta(days=90)  # the first sync's window (initial_sync_days)
+        expected = {stream: len(api.expected_records(stream, start=start)) for stream in SDK_EXAMPLE_STREAMS}
 
     assert done.returncode == 0, done.stderr[-3000:]
     printed = dict(re.findall(r"^(\w+): (\d+) rows$", done.stdout, re.M))
     assert {stream: int(rows) for stream, rows in printed.items()} == expected
     assert (tmp_path / ".cache" / "default_cache" / "default_cache.duckdb").is_file()
+    assert API_KEY not in done.stdout + done.stderr
 
 
 def test_without_the_offline_line_the_same_block_fails_on_the_registry(tmp_path: Path) -> None:

@@ -54,14 +54,17 @@ def email_config(api: EmailV1Emulator, form: str, secret: str) -> dict[str, Any]
     return {"credentials": credentials, **place}
 
 
-@pytest.mark.parametrize("form", ["nested", "flat"])
-def test_a_client_secret_never_shows_on_any_pyairbyte_path(form: str, exposure: Exposure, tmp_path: Path) -> None:
+def test_a_client_secret_never_shows_on_any_pyairbyte_path(exposure: Exposure, tmp_path: Path) -> None:
     secret = distinctive_secret()
     with EmailV1Emulator(seed=19, sizes=EMAIL_SIZES, integration=Integration(client_secret=secret)) as api:
-        seen = every_path(email_config(api, form, secret), ["lists", "messages"], exposure, tmp_path)
+        seen = {
+            form: every_path(email_config(api, form, secret), ["lists", "messages"], exposure, tmp_path / form)
+            for form in ("nested", "flat")
+        }
         expected = {stream: len(api.expected_records(stream)) for stream in ("lists", "messages")}
 
-    assert seen["rows"] == expected and len(seen["records"]) == expected["lists"]  # the paths really ran
+    for form in ("nested", "flat"):  # the paths really ran
+        assert seen[form]["rows"] == expected and len(seen[form]["records"]) == expected["lists"], form
     assert shown(secret, exposure.everything()) == []
 
 
