@@ -27,7 +27,9 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         text += f" from {low} to {high}"
     if schema.get("minLength"):
         text = "a non-empty string"
-    if schema.get("pattern"):
+    if schema.get("pattern_descriptor"):  # the form's format hint, not the regular expression
+        text += f" of the form {schema['pattern_descriptor']}"
+    elif schema.get("pattern"):
         text += f" matching {schema['pattern']}"
     return text
 
