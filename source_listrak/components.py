@@ -188,9 +188,9 @@ class RenameFields(_SliceTransformation):
 class EveryCombination(CartesianProductStreamSlicer):
     """One partition per combination of its routers' partitions (each list × each subscription state).
 
-    What the CDK builds from ``partition_router: [A, B]``, except that the CDK's logs "Parent state
-    handling is not supported for CartesianProductStreamSlicer" at check, discover and read whenever a
-    router reads a parent stream, whether or not a parent keeps state. Here none may: a parent with
+    What the CDK builds from ``partition_router: [A, B]``, except that the CDK's product logs "Parent
+    state handling is not supported for CartesianProductStreamSlicer" at check, discover and read whenever
+    a router reads a parent stream, whether or not a parent keeps state. Here none may: a parent with
     ``incremental_dependency`` is refused when the stream is built, so there is nothing to warn about.
     The routers are named ``partition_routers``, as in the CDK's ``UnionPartitionRouter``, so the CDK's
     walks over nested routers (parent stream names, the parent's HTTP cache) find the parent streams.
