@@ -9,9 +9,8 @@ One module-scoped sync (two `read()` calls on the same cache) feeds several smal
   by design (inclusive start), and PyAirbyte's merge on the primary key makes each table grow by
   exactly the number added; the small full-refresh streams are replaced, never duplicated.
 
-Two more syncs pin down what README.md and docs/listrak.md say about a flat configuration (written for
-the REST contract of the Fivetran Connector SDK's Listrak example) in PyAirbyte: refused by PyAirbyte's
-own validation before the sync starts, read exactly with `read(skip_validation=True)`.
+A flat configuration goes through PyAirbyte in test_pyairbyte_readme.py (the API-key contract) and
+test_pyairbyte_secrets.py (the Email API).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,59 +145,3 @@ def test_second_read_delivers_only_new_records_and_the_tables_grow_by_exactly_th
         sync.first_counts[s] for s in full_refresh(SDK_EXAMPLE_STREAMS)
     )
     assert sync.second_counts == {s: sync.first_counts[s] + ADDED.get(s, 0) for s in SDK_EXAMPLE_STREAMS}
-
-
-FLAT_SIZES = Sizes(contacts=60, campaigns=8, events=300, custom_fields=3, interests=2, segments=2, sources=7)
-
-
-def _flat_config(emulator: Emulator) -> dict[str, str]:
-    """Flat `api_key`, numbers and booleans as strings: valid for the connector, not for its spec."""
-    return {
-        "api_key": emulator.api_key,
-        "base_url": emulator.base_url,
-        "initial_sync_days": "90",
-        "max_records_per_page": "1000",
-        "requests_per_second": "0",
-        "enable_incremental_sync": "true",
-    }
-
-
-def test_flat_config_is_refused_by_pyairbyte_validation_before_the_sync_starts(tmp_path: Path) -> None:
-    api_key = f"pyairbyte-flat-{secrets.token_hex(8)}"
-    with Emulator(seed=5, sizes=FLAT_SIZES, api_key=api_key) as emulator:
-        # get_source() takes the config without validating it ...
-        source = ab.get_source(
-            "source-listrak", local_executable=connector_command()[0], config=_flat_config(emulator), streams="*"
-        )
-        # ... read() and set_config() validate it against the spec and refuse it.
-        with pytest.raises(airbyte.exceptions.AirbyteConnectorValidationFailedError) as refused_read:
-            source.read(cache=ab.DuckDBCache(db_path=tmp_path / "flat.duckdb", cache_dir=tmp_path / "cache"))
-        with pytest.raises(airbyte.exceptions.AirbyteConnectorValidationFailedError) as refused_set:
-            source.set_config(_flat_config(emulator))
-        requests = list(emulator.request_log)
-
-    for refused in (refused_read, refused_set):
-        assert refused.value.context is not None
-        assert refused.value.context["error_message"] == "'credentials' is a required property"
-    assert requests == []  # no request reached the API
-    # PyAirbyte prints the refused configuration, key included (docs/listrak.md warns about it).
-    assert api_key in str(refused_read.value)
-
-
-def test_flat_config_reads_the_exact_rows_with_skip_validation(tmp_path: Path) -> None:
-    with Emulator(seed=5, sizes=FLAT_SIZES, api_key=f"pyairbyte-flat-{secrets.token_hex(8)}") as emulator:
-        source = ab.get_source(
-            "source-listrak", local_executable=connector_command()[0], config=_flat_config(emulator), streams="*"
-        )
-        source.check()  # check() does not validate either: the connector normalises the flat config
-        cache = ab.DuckDBCache(db_path=tmp_path / "flat.duckdb", cache_dir=tmp_path / "cache")
-        window_start = datetime.now(UTC) - timedelta(days=INITIAL_SYNC_DAYS)
-        result = source.read(cache=cache, skip_validation=True)
-        expected = {s: emulator.expected_records(s, start=window_start) for s in SDK_EXAMPLE_STREAMS}
-
-    assert all(expected.values())
-    assert _row_counts(cache) == {stream: len(records) for stream, records in expected.items()}
-    assert result.processed_records == sum(len(records) for records in expected.values())
-    for stream, key in KEYS.items():
-        rows = cache.run_sql_query(f'select {key} as id from main."{stream}"')
-        assert {row["id"] for row in rows} == {str(r[key]) for r in expected[stream]}, stream

@@ -74,8 +74,11 @@ def stream_parents(resolved_manifest: Mapping[str, Any]) -> dict[str, tuple[str,
 def _ancestors(stream: Mapping[str, Any]) -> list[str]:
     routers = (stream.get("retriever") or {}).get("partition_router") or []
     names = []
-    for router in routers if isinstance(routers, list) else [routers]:
-        for parent in (router or {}).get("parent_stream_configs") or []:
+    pending = list(routers) if isinstance(routers, list) else [routers]
+    while pending:
+        router = pending.pop(0) or {}
+        pending[:0] = router.get("partition_routers") or []  # a router made of routers (EveryCombination)
+        for parent in router.get("parent_stream_configs") or []:
             names.append(str(parent["stream"]["name"]))
             names.extend(_ancestors(parent["stream"]))
     return names

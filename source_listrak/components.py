@@ -24,6 +24,8 @@ from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+from airbyte_cdk.sources.declarative.partition_routers import CartesianProductStreamSlicer, PartitionRouter
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
@@ -180,6 +182,31 @@ class RenameFields(_SliceTransformation):
         values = [record.pop(source, None) for source, _ in self._pairs]
         for (_, target), value in zip(self._pairs, values, strict=True):
             record[target] = value
+
+
+@dataclass
+class EveryCombination(CartesianProductStreamSlicer):
+    """One partition per combination of its routers' partitions (each list × each subscription state).
+
+    What the CDK builds from ``partition_router: [A, B]``, except that the CDK's product logs "Parent
+    state handling is not supported for CartesianProductStreamSlicer" at check, discover and read whenever
+    a router reads a parent stream, whether or not a parent keeps state. Here none may: a parent with
+    ``incremental_dependency`` is refused when the stream is built, so there is nothing to warn about.
+    The routers are named ``partition_routers``, as in the CDK's ``UnionPartitionRouter``, so the CDK's
+    walks over nested routers (parent stream names, the parent's HTTP cache) find the parent streams.
+    """
+
+    stream_slicers: list[PartitionRouter] = field(default_factory=list)
+    parameters: InitVar[Mapping[str, Any] | None] = None
+    partition_routers: list[PartitionRouter] = field(default_factory=list)
+
+    def __post_init__(self, parameters: Mapping[str, Any] | None) -> None:
+        for router in self.partition_routers:
+            if isinstance(router, SubstreamPartitionRouter) and any(
+                parent.incremental_dependency for parent in router.parent_stream_configs
+            ):
+                raise ValueError("EveryCombination keeps no parent state: remove incremental_dependency.")
+        self.stream_slicers = list(self.partition_routers)
 
 
 def flatten_metadata(metadata: Any) -> str:

@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
+MISSING_CREDENTIALS = (
+    "credentials are required: OAuth2 client credentials (client_id and client_secret) for Listrak's Email API, "
+    "or an API key (also accepted as `api_key` at the top level)."
+)
+
 
 def _allowed(schema: Mapping[str, Any]) -> str:
     kind = {"integer": "an integer", "number": "a number", "boolean": "true or false", "string": "a string",
@@ -22,7 +27,9 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         text += f" from {low} to {high}"
     if schema.get("minLength"):
         text = "a non-empty string"
-    if schema.get("pattern"):
+    if schema.get("pattern_descriptor"):  # the form's format hint, not the regular expression
+        text += f" of the form {schema['pattern_descriptor']}"
+    elif schema.get("pattern"):
         text += f" matching {schema['pattern']}"
     return text
 
@@ -34,10 +41,7 @@ def _describe(error: ValidationError, within: tuple[str, ...] = ()) -> str:
         present = error.instance if isinstance(error.instance, Mapping) else {}
         missing = next((str(name) for name in error.validator_value if name not in present), "")
         if not field and missing == "credentials":
-            return (
-                "credentials are required: OAuth2 client credentials (client_id and client_secret) for Listrak's "
-                "Email API, or an API key (also accepted as `api_key` at the top level)."
-            )
+            return MISSING_CREDENTIALS
         return f"{'.'.join(filter(None, [field, missing]))} is required."
     if error.validator == "additionalProperties":
         return f"{field or 'config'}: {error.message}."
@@ -61,9 +65,11 @@ def _credential_problems(credentials: Any, schema: Mapping[str, Any]) -> list[st
 def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -> list[str]:
     """One sentence per problem, in field order; empty when the config is valid.
 
-    Options of the API the credentials do not choose are not checked (their spec ``group``)."""
+    Options of the API the credentials do not choose are not checked (their spec ``group``). The spec does
+    not require ``credentials`` (a flat configuration must pass it before it is nested), so it is required
+    here, where the configuration is already nested."""
     ignored = _other_api_options(config, spec_schema)
-    problems = []
+    problems = [] if isinstance(config.get("credentials"), Mapping) else [MISSING_CREDENTIALS]
     for error in sorted(Draft7Validator(spec_schema).iter_errors(config), key=lambda e: list(e.path)):
         path = list(error.absolute_path)
         if path[:1] and path[0] in ignored:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import logging
 from collections.abc import Iterator, Mapping
@@ -77,7 +78,7 @@ class SourceListrak(YamlDeclarativeSource):
         if status.status == Status.SUCCEEDED and uses_email_api(self._config):
             status = self._check_areas(logger)
         if status.message:
-            status.message = filter_secrets(status.message)
+            status.message = filter_secrets(_unquoted(status.message))
         return status
 
     def _check_areas(self, logger: logging.Logger) -> AirbyteConnectionStatus:
@@ -180,6 +181,16 @@ class SourceListrak(YamlDeclarativeSource):
         add_to_secrets(api_key)
         account_id = str(credentials.get("account_id") or "")
         add_to_secrets(base64.b64encode(f"{account_id}:{api_key}".encode()).decode())
+
+
+def _unquoted(message: str) -> str:
+    """The message itself where the CDK's declarative check reports ``repr(reason)`` (quoted, with every
+    quote inside escaped); any other message unchanged."""
+    try:
+        value = ast.literal_eval(message)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return message
+    return value if isinstance(value, str) else message
 
 
 def _clean(error: Any, debug: bool) -> None:

@@ -1,4 +1,4 @@
-"""The tests' stream catalogue (integration_tests/catalogue.py) against what does not come from `discover`:
+"""The tests' stream catalogue (testkit/listrak_testkit/catalogue.py) against what does not come from `discover`:
 the emulator's model of the SDK-example contract, the schema files, and the acceptance suite's files."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def problems(config: dict[str, Any]) -> str:
         ("page_size", 0, "page_size must be an integer from 1 to 5000 (got 0)"),
         ("page_size", "5001", "page_size must be an integer from 1 to 5000"),
         ("engagement_window_days", 91, "engagement_window_days must be an integer from 1 to 90"),
-        ("start_date", "yesterday", "start_date must be a string matching"),
+        ("start_date", "yesterday", "start_date must be a string of the form YYYY-MM-DD or YYYY-MM-DDTHH:mm:ssZ"),
         ("list_ids", [1, "two"], "list_ids.1 must be an integer"),
         ("token_url", "ftp://auth", "token_url must be a string matching ^https?://"),
         ("api_timezone", "Mars/Olympus", "api_timezone must be a time zone name such as America/New_York"),

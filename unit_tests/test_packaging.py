@@ -90,7 +90,7 @@ def test_metadata_has_the_values_the_airbyte_registry_expects() -> None:
     assert data["name"] == "Listrak"
     assert (data["connectorType"], data["connectorSubtype"]) == ("source", "api")
     assert (data["releaseStage"], data["supportLevel"], data["license"]) == ("alpha", "community", "MIT")
-    assert data["documentationUrl"] == "https://docs.airbyte.com/integrations/sources/listrak"
+    assert "documentationUrl" not in data  # no published page yet: docs/listrak.md is in the repository only
     assert data["githubIssueLabel"] == "source-listrak"
     assert data["icon"] == "icon.svg" and (REPO / data["icon"]).is_file()
     assert [suite["suite"] for suite in data["connectorTestSuitesOptions"]] == [
@@ -121,7 +121,8 @@ def test_dockerfile_installs_the_locked_runtime_then_the_package_and_runs_source
     assert "COPY source_listrak ./source_listrak" in lines
     # the runtime set of uv.lock (no extras), hash-checked, then the connector without resolving anything
     assert f"pip install --no-cache-dir --disable-pip-version-check uv=={bootstrap_uv_version()}" in install
-    assert "uv export --locked --no-dev --no-emit-project --format requirements.txt -o /tmp/requirements.txt" in install
+    assert "uv export --locked --no-dev --no-emit-project $(printf -- '--no-emit-package %s ' $LEFT_OUT)" in install
+    assert "--format requirements.txt -o /tmp/requirements.txt" in install
     assert "--extra" not in install
     assert "--require-hashes --no-deps -r /tmp/requirements.txt" in install
     assert install.rstrip().endswith("--no-deps . && rm -rf /tmp/requirements.txt /root/.cache")
@@ -203,11 +204,27 @@ def test_docs_page_documents_every_config_field_and_every_stream() -> None:
             assert f"| `{stream}` |" in page, (api, stream)
 
 
-def test_changelogs_have_an_entry_for_the_package_version() -> None:
+def test_the_version_is_the_same_in_the_four_places() -> None:
+    """pyproject.toml, metadata.yaml's image tag, and the newest entry of both changelogs, with one date."""
     version = package_version()
+    changelog = re.findall(r"^## (\S+)(?: \((\d{4}-\d{2}-\d{2})\))?$", (REPO / "CHANGELOG.md").read_text(), re.M)
+    docs = (REPO / "docs" / "listrak.md").read_text()
+    table = re.search(r"\| Version \| Date \|.*?\n\|[-|]+\|\n(.*?)\n\n", docs, re.S)
+    assert table is not None, "docs/listrak.md lost its changelog table"
+    docs_rows = [tuple(cell.strip() for cell in row.split("|")[1:3]) for row in table.group(1).splitlines()]
 
-    assert f"## {version} " in (REPO / "CHANGELOG.md").read_text()
-    assert f"| {version} |" in (REPO / "docs" / "listrak.md").read_text()
+    assert MetadataFile.from_file(REPO / "metadata.yaml").data.dockerImageTag == version
+    assert changelog[0][0] == version, "CHANGELOG.md's newest entry is not the package version"
+    assert changelog[0][1], "the released version has a date"
+    assert docs_rows[0] == (version, changelog[0][1]), "docs/listrak.md's changelog table disagrees"
+    assert [row[0] for row in docs_rows] == [entry[0] for entry in changelog]
+
+
+def test_the_build_backend_and_its_requirements_are_pinned_exactly() -> None:
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+
+    assert any(requirement.startswith("hatchling==") for requirement in requires)
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", requirement) for requirement in requires), requires
 
 
 def test_icon_is_an_svg_document() -> None:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
 
 from listrak_testkit.catalogue import SDK_EXAMPLE, streams_of
+
+REPO = Path(__file__).resolve().parents[2]  # testkit/listrak_testkit/harness.py -> the repository
 
 
 def connector_command() -> list[str]:
@@ -99,6 +105,54 @@ def configured_catalog(streams: Iterable[str] | None = None, incremental: bool =
     return {"streams": entries}
 
 
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@cache
+def left_out_of_the_image() -> frozenset[str]:
+    """The packages the Dockerfile leaves out (`ARG LEFT_OUT`), each checked to be one uv.lock pins."""
+    dockerfile = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    found = re.search(r'^ARG LEFT_OUT="([^"]*)"', dockerfile, re.M)
+    if found is None:
+        raise RuntimeError("the Dockerfile names the packages it leaves out in ARG LEFT_OUT")
+    packages = {_normalized(name) for name in found.group(1).split()}
+    locked = {_normalized(package["name"]) for package in tomllib.loads((REPO / "uv.lock").read_text())["package"]}
+    if not packages <= locked:
+        raise RuntimeError(f"ARG LEFT_OUT names packages uv.lock does not pin: {sorted(packages - locked)}")
+    return frozenset(packages)
+
+
+@cache
+def left_out_modules() -> frozenset[str]:
+    """The top-level modules of the packages left out of the image."""
+    left_out = left_out_of_the_image()
+    return frozenset(
+        module
+        for module, distributions in packages_distributions().items()
+        if any(_normalized(distribution) in left_out for distribution in distributions)
+    )
+
+
+def as_in_the_image() -> list[str]:
+    """The connector's entry point (what `source-listrak` runs) with the packages the image leaves out
+    unimportable: a command that needs one fails here as it would in the image."""
+    code = f"""
+import importlib.abc, sys
+
+class LeftOutOfTheImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {sorted(left_out_modules())!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (left out of the image)", name=name)
+        return None
+
+sys.meta_path.insert(0, LeftOutOfTheImage())
+from source_listrak.run import run
+run()
+"""
+    return [sys.executable, "-c", code]
+
+
 def run_connector(
     command: str,
     config: dict | None = None,
@@ -107,10 +161,12 @@ def run_connector(
     timeout: float = 300,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    image_packages: bool = False,
 ) -> Run:
-    """`source-listrak <command> --config ... [--catalog ...] [--state ...]` in a subprocess."""
+    """`source-listrak <command> --config ... [--catalog ...] [--state ...]` in a subprocess; with
+    `image_packages`, only the packages the image installs can be imported (`as_in_the_image`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        args = connector_command() + [command]
+        args = (as_in_the_image() if image_packages else connector_command()) + [command]
         for flag, value in (("--config", config), ("--catalog", catalog), ("--state", state)):
             if value is not None:
                 path = Path(tmp) / f"{flag[2:]}.json"
