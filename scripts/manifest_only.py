@@ -27,7 +27,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "source_listrak"
 # What components.py holds, dependencies first.
-MODULES = ("listrak_time", "json_pages", "normalization", "components", "api_session", "auth", "cdk_changes")
+MODULES = (
+    "listrak_time", "config_defaults", "json_pages", "normalization", "components", "api_session", "auth", "cdk_changes"
+)
 RUNTIME_MODULE = "source_declarative_manifest.components"
 EPILOGUE = '''
 

@@ -106,7 +106,7 @@ def test_any_401_is_a_refused_token_first_and_a_missing_area_once_a_fresh_token_
     config = email_config()
     parameters = {"name": "message_summary", "resource": "List/{listId}/Message/{messageId}/Summary",
                   "api_areas": "List, Message, Report"}
-    tokens = iter(["t1", "t2", "t3"])
+    tokens = iter(["unit-access-token-1", "unit-access-token-2", "unit-access-token-3"])  # masked from now on
     requests_mock.post(TOKEN_URL, json=lambda request, context: {"access_token": next(tokens), "expires_in": 3599})
     requests_mock.get(f"{BASE}/List", json={"status": 200, "data": []})
     requests_mock.get(f"{BASE}/List/1/Message/2/Summary", status_code=401, **body)
@@ -126,7 +126,7 @@ def test_any_401_is_a_refused_token_first_and_a_missing_area_once_a_fresh_token_
         with pytest.raises(AreaRefused):  # the stream sends nothing more
             requests.get(f"{BASE}/List/1/Message/3/Summary", auth=authenticator)
         assert [r.headers.get("Authorization") for r in requests_mock.request_history if r.method == "GET"] == [
-            "Bearer t1", "Bearer t1", "Bearer t2"
+            "Bearer unit-access-token-1", "Bearer unit-access-token-1", "Bearer unit-access-token-2"
         ]
     finally:
         end_session(config)

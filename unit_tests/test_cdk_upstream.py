@@ -73,7 +73,8 @@ def test_the_plain_cdk_times_out_a_token_request(monkeypatch: pytest.MonkeyPatch
     def request(method: str, url: str, **kwargs: Any) -> requests.Response:
         sent.update(kwargs)
         response = requests.Response()
-        response.status_code, response._content = 200, b'{"access_token": "t", "expires_in": 3600}'
+        body = b'{"access_token": "upstream-reproduction-token-4f81", "expires_in": 3600}'
+        response.status_code, response._content = 200, body
         return response
 
     monkeypatch.setattr(abstract_oauth.requests, "request", request)
@@ -81,7 +82,7 @@ def test_the_plain_cdk_times_out_a_token_request(monkeypatch: pytest.MonkeyPatch
         token_refresh_endpoint="https://auth.example.test/OAuth2/Token", client_id="id", client_secret="secret",
         refresh_token=None, grant_type="client_credentials",
     )
-    assert authenticator.get_access_token() == "t"
+    assert authenticator.get_access_token() == "upstream-reproduction-token-4f81"  # registered as a secret: unique
     assert sent.get("timeout"), sent
 
 
