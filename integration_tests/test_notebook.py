@@ -74,7 +74,7 @@ def test_example_notebook_syncs_the_email_api_and_charts_its_engagement(
 
     outputs = [out for c in notebook.cells if c.cell_type == "code" for out in c.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
-    assert f"python:     {sys.executable}" in printed(cell(notebook, "setup"))  # ran in this venv
+    assert f"python: {sys.executable}" in printed(cell(notebook, "setup"))  # ran in this venv
 
     # The charts: written, shown, and drawn without a word on stdout or stderr (a warning would be one).
     for chart in CHARTS:
