@@ -64,6 +64,13 @@ class SourceListrak(YamlDeclarativeSource):
         """The configuration after the manifest's normalisation rules (defaults, flat keys nested)."""
         return self._config
 
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """The configuration the entrypoint validates and passes on: normalised (flat keys nested, numbers
+        written as strings read), also by a source built without one."""
+        if not self._built_with_config:
+            return SourceListrak(config=config).normalized_config
+        return super().configure(config, temp_dir)
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         if not self._built_with_config:  # the CDK builds streams from the constructor's config only
             return SourceListrak(config=config).check(logger, config)
