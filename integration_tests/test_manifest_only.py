@@ -78,13 +78,16 @@ def stock(bundle: Path, command: str, config: dict | None = None, catalog: dict 
 
 
 def final_states(run: Run) -> dict[str, Any]:
-    """Each stream's last state, without the seconds-since-the-last-sync the CDK keeps for look-backs."""
-    states = {}
-    for message in run.final_state_messages():
-        state = dict(message["stream"]["stream_state"])
-        state.pop("lookback_window", None)
-        states[message["stream"]["stream_descriptor"]["name"]] = state
-    return states
+    """Each stream's last state, without the seconds the CDK counts since the sync started (kept for
+    look-backs, parents' states included): those depend on timing, not on the form."""
+
+    def timeless(state: Any) -> Any:
+        if isinstance(state, dict):
+            return {key: timeless(value) for key, value in state.items() if key != "lookback_window"}
+        return state
+
+    return {m["stream"]["stream_descriptor"]["name"]: timeless(m["stream"]["stream_state"])
+            for m in run.final_state_messages()}
 
 
 def test_the_image_layout_serves_the_connectors_own_spec(bundle: Path) -> None:
