@@ -24,7 +24,7 @@ from listrak_emulators.email_v1 import PRIMARY_KEYS, EmailV1Emulator, Sizes
 from listrak_emulators.sdk_example import Emulator
 from listrak_emulators.sdk_example import Sizes as SdkSizes
 from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
-from listrak_testkit.harness import Run, configured_catalog, run_connector
+from listrak_testkit.harness import Run, configured_catalog, configured_from_discovery, run_connector
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = Sizes(contacts_per_list=60, messages_per_list=5, recipients_per_message=30)
@@ -98,15 +98,7 @@ def test_the_image_layout_serves_the_connectors_own_spec(bundle: Path) -> None:
 
 def catalog_of(run: Run) -> dict[str, Any]:
     (catalog,) = run.of_type("CATALOG")
-    entries = []
-    for stream in catalog["catalog"]["streams"]:
-        incremental = "incremental" in stream["supported_sync_modes"]
-        entry = {"stream": stream, "sync_mode": "incremental" if incremental else "full_refresh",
-                 "destination_sync_mode": "append"}
-        if incremental:
-            entry["cursor_field"] = stream["default_cursor_field"]
-        entries.append(entry)
-    return {"streams": entries}
+    return configured_from_discovery(catalog)
 
 
 def test_the_email_api_reads_the_same_under_the_stock_runtime(bundle: Path) -> None:

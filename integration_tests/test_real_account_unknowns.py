@@ -16,7 +16,7 @@ import pytest
 
 from integration_tests.test_email_api import as_multiset, config
 from listrak_emulators.email_v1 import AREAS, PRIMARY_KEYS, EmailV1Emulator, Faults, Integration, Sizes
-from listrak_testkit.harness import Run, connector_command, run_connector
+from listrak_testkit.harness import Run, configured_from_discovery, connector_command, run_connector
 
 SIZES = Sizes(contacts_per_list=60, messages_per_list=5, recipients_per_message=30, history_days=400)
 REPORT_STREAMS = {
@@ -29,15 +29,7 @@ REPORT_STREAMS = {
 def full_catalog() -> dict[str, Any]:
     with EmailV1Emulator(seed=1, sizes=SIZES) as api:
         (catalog,) = run_connector("discover", config(api)).of_type("CATALOG")
-    entries = []
-    for stream in catalog["catalog"]["streams"]:
-        incremental = "incremental" in stream["supported_sync_modes"]
-        entry = {"stream": stream, "sync_mode": "incremental" if incremental else "full_refresh",
-                 "destination_sync_mode": "append"}
-        if incremental:
-            entry["cursor_field"] = stream["default_cursor_field"]
-        entries.append(entry)
-    return {"streams": entries}
+    return configured_from_discovery(catalog)
 
 
 def sync(api: EmailV1Emulator, catalog: dict[str, Any], state: list | None = None) -> Run:

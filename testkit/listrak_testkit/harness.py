@@ -105,6 +105,19 @@ def configured_catalog(streams: Iterable[str] | None = None, incremental: bool =
     return {"streams": entries}
 
 
+def configured_from_discovery(catalog: dict[str, Any]) -> dict:
+    """The configured catalog of every stream in a ``discover`` CATALOG message, incremental where they can."""
+    entries = []
+    for stream in catalog["catalog"]["streams"]:
+        incremental = "incremental" in stream["supported_sync_modes"]
+        entry = {"stream": stream, "sync_mode": "incremental" if incremental else "full_refresh",
+                 "destination_sync_mode": "append"}
+        if incremental:
+            entry["cursor_field"] = stream["default_cursor_field"]
+        entries.append(entry)
+    return {"streams": entries}
+
+
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
