@@ -332,6 +332,7 @@ def test_a_path_id_that_is_not_an_integer_gets_400_naming_it(client: Client, pat
 def test_unknown_ids_get_404_naming_every_path_id_in_order(client: Client) -> None:
     message = sent_message(client)
     conversation = client.data(f"/List/{LARGE}/Conversation")[0]["conversationId"]
+    conversation_message = client.walk(f"/List/{LARGE}/Conversation/{conversation}/Message")[0]["messageId"]
     cases = {
         "/List/999/Campaign": "the listId supplied",
         f"/List/{LARGE}/Message/5/Summary": "the listId and messageId supplied",
@@ -341,6 +342,12 @@ def test_unknown_ids_get_404_naming_every_path_id_in_order(client: Client) -> No
         ),
         f"/List/{LARGE}/SegmentationFieldGroup/1/SegmentationField": "the listId and segmentationFieldGroupId supplied",
         f"/List/{LARGE}/TransactionalMessage/1/Activity": "the listId and transactionalMessageId supplied",
+        f"/List/{LARGE}/Conversation/{conversation}/Message/1/Link": (
+            "the listId, conversationId, and conversationMessageId supplied"
+        ),
+        f"/List/{LARGE}/Conversation/{conversation}/Message/{conversation_message}/Link/7/Clicker": (
+            "the listId, conversationId, conversationMessageId, and conversationMessageLinkId supplied"
+        ),
     }
     for path, named in cases.items():
         expected = (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE", f"Unable to locate a resource associated with {named}.")
@@ -647,6 +654,21 @@ def test_clickers_filter_the_click_date_inclusively(client: Client) -> None:
     assert [c for c in client.walk(path, startDate=first, endDate=first)] == [
         c for c in clicks if c["clickDate"] == first
     ]
+
+
+def test_conversation_message_clickers_filter_the_click_date_inclusively_like_the_broadcast_ones(
+    client: Client,
+) -> None:
+    conversation = client.data(f"/List/{LARGE}/Conversation")[0]["conversationId"]
+    messages = client.walk(f"/List/{LARGE}/Conversation/{conversation}/Message")
+    base = f"/List/{LARGE}/Conversation/{conversation}/Message"
+    links = [(m["messageId"], link) for m in messages for link in client.walk(f"{base}/{m['messageId']}/Link")]
+    message, link = max(links, key=lambda pair: pair[1]["clickCount"])
+    path = f"{base}/{message}/Link/{link['linkId']}/Clicker"
+    clicks = client.walk(path)
+    assert len(clicks) == link["clickCount"] > 0
+    first = min(click["clickDate"] for click in clicks)
+    assert client.walk(path, startDate=first, endDate=first) == [c for c in clicks if c["clickDate"] == first]
 
 
 def test_conversation_and_transactional_activity_filter_each_rows_send_date(client: Client) -> None:

@@ -430,7 +430,7 @@ class Account:
         }
         return details | {"subject": base["subject"], "toName": None if draws.chance(0.5) else "Valued customer"}
 
-    def link_id(self, message: Message, index: int) -> int:
+    def link_id(self, message: Message | SendSeries, index: int) -> int:
         return message.message_id * LINK_SLOTS + index
 
     # conversations and transactional messages: series of sends with their own dates
