@@ -348,6 +348,7 @@ def test_unknown_ids_get_404_naming_every_path_id_in_order(client: Client) -> No
         f"/List/{LARGE}/Conversation/{conversation}/Message/{conversation_message}/Link/7/Clicker": (
             "the listId, conversationId, conversationMessageId, and conversationMessageLinkId supplied"
         ),
+        f"/List/{LARGE}/SplitTest/1/Message": "the listId and splitTestId supplied",
     }
     for path, named in cases.items():
         expected = (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE", f"Unable to locate a resource associated with {named}.")
@@ -367,6 +368,7 @@ def test_the_fourth_list_is_listed_but_every_child_route_answers_404(client: Cli
         "/Message",
         "/Conversation",
         "/TransactionalMessage",
+        "/SplitTest",
     ):
         assert error_of(client.get(f"/List/{GONE}{child}"))[:2] == (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE"), child
 
@@ -669,6 +671,20 @@ def test_conversation_message_clickers_filter_the_click_date_inclusively_like_th
     assert len(clicks) == link["clickCount"] > 0
     first = min(click["clickDate"] for click in clicks)
     assert client.walk(path, startDate=first, endDate=first) == [c for c in clicks if c["clickDate"] == first]
+
+
+def test_split_tests_filter_the_start_date_inclusively_and_leave_out_those_not_started(client: Client) -> None:
+    tests = client.walk(f"/List/{LARGE}/SplitTest")
+    started = [t for t in tests if t["startDate"] != SENTINEL]
+    assert started and len(started) < len(tests)
+    first = min(t["startDate"] for t in started)
+    assert client.walk(f"/List/{LARGE}/SplitTest", startDate=first, endDate=first) == [
+        t for t in started if t["startDate"] == first
+    ]
+    assert client.walk(f"/List/{LARGE}/SplitTest", startDate="2000-01-01") == started
+    for test in tests:
+        groups = client.data(f"/List/{LARGE}/SplitTest/{test['splitTestId']}/Message")
+        assert [g["groupName"] for g in groups][:2] == ["A", "B"]
 
 
 def test_conversation_and_transactional_activity_filter_each_rows_send_date(client: Client) -> None:

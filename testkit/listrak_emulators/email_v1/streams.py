@@ -297,6 +297,26 @@ STREAM_TABLE: tuple[Stream, ...] = (
         ACTIVITY,
         incremental="sendDate",
     ),
+    _stream(
+        "split_tests",
+        f"{LIST}/SplitTest",
+        PAGED,
+        "lists",
+        "listId splitTestId",
+        "List Message",
+        f"{PAGES} {WINDOW}",
+        records=lambda data, plan: data.account.split_tests(plan),
+        date_field="startDate",
+    ),
+    _stream(
+        "split_test_messages",
+        f"{LIST}/SplitTest/{{splitTestId}}/Message",
+        COLLECTION,
+        "split_tests",
+        "listId splitTestId messageId",
+        "List Message",
+        records=lambda data, split_test: data.account.split_test_messages(*split_test),
+    ),
 )
 OTHER_ROUTES = (  # answered like the rest, read by no stream
     _route("list", LIST, RESOURCE, "List"),
