@@ -334,7 +334,7 @@ class DataApi:
             start, end = date_bounds(call.query)
             if stream.date_field is not None and (start is not None or end is not None):
                 found = [r for r in found if within(_wall_of_text(r.get(stream.date_field)), start, end)]
-            return Rows.of(found) if stream.route.envelope.paged else found
+            return Rows.of(found) if stream.route.envelope is Envelope.PAGED else found
 
         return serve
 
