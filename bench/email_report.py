@@ -10,6 +10,8 @@ from typing import Any
 import report
 from measure import REPO
 
+from listrak_emulators.email_v1 import STREAMS
+
 
 def limiter_window_seconds() -> float:
     """The request budget's window, from the manifest (`interval: PT1.25S`)."""
@@ -119,7 +121,7 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
         f"{meta['date']}; {meta['machine']}; Python {meta['python']}; airbyte-cdk {meta['cdk']}; "
         f"{meta['latency_ms']:g} ms added to every request by the emulator (bench/email_server.py, answers "
         f"cached after an unmeasured warm-up read at no latency); {len(meta['streams'])} streams "
-        f"({', '.join(meta['streams']) if len(meta['streams']) < 21 else 'all 21'}), incremental where they "
+        f"({'all' if set(meta['streams']) >= set(STREAMS) else ', '.join(meta['streams'])}), incremental where they "
         "can be, no state."
         + (f" Connector environment: {meta['connector_env']}." if meta.get("connector_env") else "")
         + (f" **Settings changed from the defaults: {meta['settings']}.**" if meta.get("settings") else ""),

@@ -20,16 +20,17 @@ from listrak_emulators.email_v1 import (
     PRIMARY_KEYS,
     STREAM_TABLE,
     EmailV1Emulator,
+    Envelope,
     Faults,
     Integration,
     Paging,
     Sizes,
+    find_route,
 )
 from listrak_testkit.harness import Run, comparable, run_connector
 
 SIZES = Sizes(contacts_per_list=150, messages_per_list=8, recipients_per_message=40, history_days=400)
 ALL_HISTORY = "2000-01-01"  # a start date before every send: first syncs read every message
-PAGED = re.compile(r"/(Contact|Message|Activity|Link|Clicker)$")  # routes that take count and cursor
 EARLIER = timedelta(days=1)  # emulators start a day back, so the clock they advance stays in the past
 OUTPUTS: list[tuple[EmailV1Emulator, str]] = []  # every run's output, scanned for secrets at the end
 
@@ -103,7 +104,7 @@ def test_check_gets_a_token_reads_the_lists_and_one_record_per_api_area(api: Ema
     assert result.connection_status() == {"status": "SUCCEEDED"}
     log = api.data_log()
     assert log[0].path == "/email/v1/List" and all(entry.status in (200, 404) for entry in log)
-    assert {e.query["count"] for e in log if PAGED.search(e.path)} == {"1"}
+    assert {e.query["count"] for e in log if envelope(e.path) is Envelope.PAGED} == {"1"}
     assert {e.path.rsplit("/", 1)[-1] for e in log} >= {"Contact", "EventGroup", "SegmentationFieldGroup", "Summary"}
     assert len(api.token_requests()) <= 2
 
@@ -142,13 +143,20 @@ def test_a_list_deleted_between_reads_is_skipped_and_the_rest_completes(api: Ema
     assert skipped and all("{" not in text for text in skipped), warnings
 
 
+def envelope(path: str) -> Envelope | None:
+    """The envelope of a logged path's route (None: not a data route)."""
+    found = find_route(path)
+    return found[0].envelope if found else None
+
+
 def test_paged_routes_send_count_and_unpaged_ones_neither(full_read: Run) -> None:
+    assert {envelope(entry.path) for entry in full_read.log} >= {Envelope.PAGED, Envelope.COLLECTION}
     for entry in full_read.log:
         if entry.path == "/OAuth2/Token":
             continue
-        if entry.path.endswith("/SavedAudience"):  # paged without paging parameters: a cursor only
+        if envelope(entry.path) is Envelope.SAVED_AUDIENCE:  # paged without paging parameters: a cursor only
             assert "count" not in entry.query
-        elif PAGED.search(entry.path):
+        elif envelope(entry.path) is Envelope.PAGED:
             assert entry.query.get("count") == "5000", entry.path
         else:
             assert "count" not in entry.query and "cursor" not in entry.query, entry.path
@@ -167,7 +175,7 @@ def test_short_pages_and_an_empty_last_page_neither_stop_nor_extend_paging() -> 
         assert result.returncode == 0, result.errors()
         for stream in streams:
             assert as_multiset(result.records(stream)) == as_multiset(api.expected_records(stream)), stream
-        paged = [e for e in api.data_log() if PAGED.search(e.path)]
+        paged = [e for e in api.data_log() if envelope(e.path) is Envelope.PAGED]
         assert {e.query["count"] for e in paged} == {"7"}
         followed = [e for e in paged if "cursor" in e.query]
         assert followed and all("%2B" in e.raw_query or "+" not in e.query["cursor"] for e in followed)

@@ -37,6 +37,7 @@ from listrak_emulators.email_v1 import (
     Integration,
     Paging,
     Sizes,
+    stream_named,
     to_utc,
 )
 
@@ -331,6 +332,7 @@ def test_a_path_id_that_is_not_an_integer_gets_400_naming_it(client: Client, pat
 def test_unknown_ids_get_404_naming_every_path_id_in_order(client: Client) -> None:
     message = sent_message(client)
     conversation = client.data(f"/List/{LARGE}/Conversation")[0]["conversationId"]
+    conversation_message = client.walk(f"/List/{LARGE}/Conversation/{conversation}/Message")[0]["messageId"]
     cases = {
         "/List/999/Campaign": "the listId supplied",
         f"/List/{LARGE}/Message/5/Summary": "the listId and messageId supplied",
@@ -340,6 +342,13 @@ def test_unknown_ids_get_404_naming_every_path_id_in_order(client: Client) -> No
         ),
         f"/List/{LARGE}/SegmentationFieldGroup/1/SegmentationField": "the listId and segmentationFieldGroupId supplied",
         f"/List/{LARGE}/TransactionalMessage/1/Activity": "the listId and transactionalMessageId supplied",
+        f"/List/{LARGE}/Conversation/{conversation}/Message/1/Link": (
+            "the listId, conversationId, and conversationMessageId supplied"
+        ),
+        f"/List/{LARGE}/Conversation/{conversation}/Message/{conversation_message}/Link/7/Clicker": (
+            "the listId, conversationId, conversationMessageId, and conversationMessageLinkId supplied"
+        ),
+        f"/List/{LARGE}/SplitTest/1/Message": "the listId and splitTestId supplied",
     }
     for path, named in cases.items():
         expected = (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE", f"Unable to locate a resource associated with {named}.")
@@ -359,6 +368,7 @@ def test_the_fourth_list_is_listed_but_every_child_route_answers_404(client: Cli
         "/Message",
         "/Conversation",
         "/TransactionalMessage",
+        "/SplitTest",
     ):
         assert error_of(client.get(f"/List/{GONE}{child}"))[:2] == (404, "ERROR_UNABLE_TO_LOCATE_RESOURCE"), child
 
@@ -646,6 +656,35 @@ def test_clickers_filter_the_click_date_inclusively(client: Client) -> None:
     assert [c for c in client.walk(path, startDate=first, endDate=first)] == [
         c for c in clicks if c["clickDate"] == first
     ]
+
+
+def test_conversation_message_clickers_filter_the_click_date_inclusively_like_the_broadcast_ones(
+    client: Client,
+) -> None:
+    conversation = client.data(f"/List/{LARGE}/Conversation")[0]["conversationId"]
+    messages = client.walk(f"/List/{LARGE}/Conversation/{conversation}/Message")
+    base = f"/List/{LARGE}/Conversation/{conversation}/Message"
+    links = [(m["messageId"], link) for m in messages for link in client.walk(f"{base}/{m['messageId']}/Link")]
+    message, link = max(links, key=lambda pair: pair[1]["clickCount"])
+    path = f"{base}/{message}/Link/{link['linkId']}/Clicker"
+    clicks = client.walk(path)
+    assert len(clicks) == link["clickCount"] > 0
+    first = min(click["clickDate"] for click in clicks)
+    assert client.walk(path, startDate=first, endDate=first) == [c for c in clicks if c["clickDate"] == first]
+
+
+def test_split_tests_filter_the_start_date_inclusively_and_leave_out_those_not_started(client: Client) -> None:
+    tests = client.walk(f"/List/{LARGE}/SplitTest")
+    started = [t for t in tests if t["startDate"] != SENTINEL]
+    assert started and len(started) < len(tests)
+    first = min(t["startDate"] for t in started)
+    assert client.walk(f"/List/{LARGE}/SplitTest", startDate=first, endDate=first) == [
+        t for t in started if t["startDate"] == first
+    ]
+    assert client.walk(f"/List/{LARGE}/SplitTest", startDate="2000-01-01") == started
+    for test in tests:
+        groups = client.data(f"/List/{LARGE}/SplitTest/{test['splitTestId']}/Message")
+        assert [g["groupName"] for g in groups][:2] == ["A", "B"]
 
 
 def test_conversation_and_transactional_activity_filter_each_rows_send_date(client: Client) -> None:
@@ -1189,6 +1228,8 @@ def _read_like_a_connector(client: Client, stream: str) -> list[dict[str, Any]]:
             rows += body["data"]
         return rows
 
+    if stream_named(stream).records is not None:
+        return _read_by_the_table(client, stream)
     lists = client.data("/List")
     if stream == "lists":
         return [emit(record) or out[-1] for record in lists]
@@ -1274,6 +1315,32 @@ def _read_conversation_children(client: Client, stream: str, base: str, list_id:
                 emit(record, **parents, messageId=mid)
 
 
+def _read_by_the_table(client: Client, stream: str) -> list[dict[str, Any]]:
+    """A reader of a stream whose records the stream table gives, from its route alone: each record of its
+    parent stream names the route's ids with its primary key, in order, and adds that key to the rows."""
+    definition = stream_named(stream)
+    assert definition.parent is not None
+    if stream_named(definition.parent).records is None:
+        parents = _read_like_a_connector(client, definition.parent)
+    else:
+        parents = _read_by_the_table(client, definition.parent)
+    out = []
+    for parent in parents:
+        fields = {name: parent[name] for name in PRIMARY_KEYS[definition.parent]}
+        path = "/" + definition.route.path.format(**dict(zip(definition.route.id_names, fields.values(), strict=True)))
+        paging = {"count": 5000} if definition.route.envelope.paged else {}
+        response = client.get(path, **paging)
+        if response.status_code == 404:  # a list deleted between the parent and the child read
+            continue
+        body = response.json()
+        rows = body["data"]
+        while body.get("nextPageCursor"):
+            body = client.get(path, **paging, cursor=body["nextPageCursor"]).json()
+            rows += body["data"]
+        out += [{k: to_utc(v) if k in DATETIME_FIELDS else v for k, v in row.items()} | fields for row in rows]
+    return out
+
+
 @pytest.mark.parametrize("stream", STREAMS)
 def test_the_expected_output_is_what_a_reader_following_the_rules_gets(
     api: EmailV1Emulator, client: Client, stream: str
@@ -1324,24 +1391,11 @@ def test_the_request_model_counts_what_a_reader_requests(api: EmailV1Emulator, c
         made = [entry for entry in api.data_log() if not entry.path.endswith(("/List",))]
         counted[stream] = len(made) + (1 if stream == "lists" else 0)
     model = api.request_counts(STREAMS, page_size=5000)
-    parents = {
-        "segmentation_fields": "segmentation_field_groups",
-        "message_details": "messages",
-        "message_summary": "messages",
-        "message_links": "messages",
-        "message_link_clickers": "message_links",
-        "message_activity": "messages",
-        "conversation_summary": "conversations",
-        "conversation_messages": "conversations",
-        "conversation_message_summary": "conversation_messages",
-        "conversation_message_activity": "conversation_messages",
-        "transactional_message_activity": "transactional_messages",
-    }
     for stream in STREAMS:
-        chain, own = stream, model[stream]
-        while chain in parents:  # the reader also reads the parents of what it reads
-            chain = parents[chain]
+        chain, own = stream_named(stream).parent, model[stream]
+        while chain not in (None, "lists"):  # the reader also reads the parents of what it reads
             own += model[chain]
+            chain = stream_named(chain).parent
         assert counted[stream] == own, stream
     assert api.expected_request_count(["lists", "campaigns"]) == 1 + 4
 

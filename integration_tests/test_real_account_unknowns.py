@@ -15,14 +15,11 @@ from typing import Any
 import pytest
 
 from integration_tests.test_email_api import as_multiset, config
-from listrak_emulators.email_v1 import AREAS, PRIMARY_KEYS, EmailV1Emulator, Faults, Integration, Sizes
+from listrak_emulators.email_v1 import AREAS, PRIMARY_KEYS, STREAM_TABLE, EmailV1Emulator, Faults, Integration, Sizes
 from listrak_testkit.harness import Run, configured_from_discovery, connector_command, run_connector
 
 SIZES = Sizes(contacts_per_list=60, messages_per_list=5, recipients_per_message=30, history_days=400)
-REPORT_STREAMS = {
-    "message_summary", "message_links", "message_link_clickers", "message_activity", "conversation_summary",
-    "conversation_message_summary", "conversation_message_activity", "transactional_message_activity",
-}
+REPORT_STREAMS = {stream.name for stream in STREAM_TABLE if "Report" in stream.route.areas}
 
 
 @pytest.fixture(scope="module")

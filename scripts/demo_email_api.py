@@ -141,10 +141,11 @@ def _mutate(emulator: EmailV1Emulator, clock: datetime, run: int) -> str:
 
 
 def _print_table(before: dict[str, tuple[int, Any]], after: dict[str, tuple[int, Any]]) -> None:
-    print(f"\n{'stream':<32}{'read this run':>15}{'rows in table':>15}{'new rows':>10}")
+    width = max(map(len, EMAIL_API_STREAMS)) + 2
+    print(f"\n{'stream':<{width}}{'read this run':>15}{'rows in table':>15}{'new rows':>10}")
     for stream in EMAIL_API_STREAMS:
         rows, read = after.get(stream, (0, 0))
-        print(f"{stream:<32}{read:>15,}{rows:>15,}{rows - before.get(stream, (0, 0))[0]:>10,}")
+        print(f"{stream:<{width}}{read:>15,}{rows:>15,}{rows - before.get(stream, (0, 0))[0]:>10,}")
     print()
 
 

@@ -430,7 +430,7 @@ class Account:
         }
         return details | {"subject": base["subject"], "toName": None if draws.chance(0.5) else "Valued customer"}
 
-    def link_id(self, message: Message, index: int) -> int:
+    def link_id(self, message: Message | SendSeries, index: int) -> int:
         return message.message_id * LINK_SLOTS + index
 
     # conversations and transactional messages: series of sends with their own dates
@@ -504,6 +504,46 @@ class Account:
             "externalCampaignId": None,
             "subject": f"Your order #{index} – merci",
         }
+
+    # split tests (A/B tests), drawn apart from everything else: adding them changed no other record
+    def split_tests(self, plan: ListPlan) -> list[dict[str, Any]]:
+        """Three on a large list, one on a small one, none on an empty one. The first has not started (the
+        sentinel for both dates), the last is still running (the sentinel for endDate), the rest finished."""
+        count = 0 if not plan.messages else 1 if plan.shape == "small" else 3
+
+        def split_test(index: int) -> dict[str, Any]:
+            draws = Draws(self.seed, "split-test", plan.index, index)
+            start = draws.stamp(self.anchor - (10 + draws.below(300)) * DAY)
+            started, running = index > 0 or count == 1, index == count - 1
+            return {
+                "splitTestId": 20_000 + plan.index * 100 + index,
+                "splitTestName": f"{draws.pick(WORDS).title()} test {index + 1}",
+                "startDate": api_text(start) if started else SENTINEL,
+                "endDate": SENTINEL if running or not started else api_text(start + (1 + draws.below(3)) * DAY),
+                "status": "Running" if running and started else "Completed" if started else "Draft",
+                "testCriteria": draws.pick(("Subject", "FromName", "Content")),
+                "testType": draws.pick(("SendWinnerToRemainder", "NoRemainder")),
+                "winnerMetric": draws.pick(("Opens", "Clicks", "Conversions")),
+            }
+
+        return [split_test(index) for index in range(count)]
+
+    def split_test_messages(self, plan: ListPlan, split_test: dict[str, Any]) -> list[dict[str, Any]]:
+        """Groups A and B, and the remainder's winner when the test sends one."""
+        split_test_id = split_test["splitTestId"]
+        draws = Draws(self.seed, "split-test-messages", split_test_id)
+        groups = ["A", "B"] + (["Remainder"] if split_test["testType"] == "SendWinnerToRemainder" else [])
+        sent = {"Completed": ("A", "B", "Remainder"), "Running": ("A", "B")}.get(split_test["status"], ())
+        return [
+            {
+                "messageId": split_test_id * 10 + index,
+                "messageStatus": "Sent" if name in sent else "Scheduled",
+                "messageType": "Winner" if name == "Remainder" else "Test",
+                "groupName": name,
+                "segmentSize": (plan.contacts // 10 if name != "Remainder" else plan.contacts // 2) + draws.below(5),
+            }
+            for index, name in enumerate(groups)
+        ]
 
     def series_send(self, series: SendSeries, row: int) -> int:
         """The send instant of row `row`: strictly increasing with the row, so (address, sendDate) is unique."""

@@ -24,7 +24,7 @@ from listrak_emulators.http import stable_hash
 
 BOUNCE_REASONS = ("Mailbox does not exist", "Mailbox full", "Blocked by recipient server")
 ACTIVITY_TYPES = ("Open", "Read", "Click", "Bounce", "Unsubscribe", "Abuse")
-SERIES_LINKS = 10  # a conversation's or transactional message's clicks, on links no route lists
+SERIES_LINKS = 10  # a conversation's or transactional message's links (the Link routes list a conversation's)
 Source = Message | SendSeries
 # The name each row's draws start with ("Stream" was SendSeries' name: kept, so that a seed keeps its data).
 DRAW_NAMES = {Message: "Message", SendSeries: "Stream"}
@@ -197,9 +197,14 @@ class Activity:
             total = total.merged(self.engagement(series))
         return total
 
-    def clicker_record(self, message: Message, click: tuple[int, int]) -> dict[str, Any]:
+    def clicker_record(self, source: Source, click: tuple[int, int]) -> dict[str, Any]:
         row, moment = click
-        return {"emailAddress": self.account.email(self.recipient(message, row)[0]), "clickDate": api_text(moment)}
+        return {"emailAddress": self.account.email(self.recipient(source, row)[0]), "clickDate": api_text(moment)}
+
+    def clicker_records(self, source: Source, link: dict[str, Any]) -> list[dict[str, Any]]:
+        """One record per click on one of `link_records(source)`, in the order of the rows."""
+        clicks = self.engagement(source).clicks[link["linkId"] - self.account.link_id(source, 0)]
+        return [self.clicker_record(source, click) for click in clicks]
 
     def row_of(self, message: Message, email: str) -> int:
         """The activity row of a recipient of a broadcast message."""
@@ -222,17 +227,17 @@ class Activity:
             "type": "Broadcast",
         }
 
-    def link_records(self, message: Message) -> list[dict[str, Any]]:
-        """The message's links, each with the clicks on it."""
-        clicks = self.engagement(message).clicks
+    def link_records(self, source: Source) -> list[dict[str, Any]]:
+        """The links of a broadcast or conversation message, each with the clicks on it."""
+        clicks = self.engagement(source).clicks
         return [
             {
-                "linkId": self.account.link_id(message, index),
+                "linkId": self.account.link_id(source, index),
                 "linkDescription": f"{WORDS[index % len(WORDS)]} link",
-                "linkUrl": f"https://shop.example.com/{message.message_id}/{index}?utm_source=listrak&q=a%20b",
+                "linkUrl": f"https://shop.example.com/{source.message_id}/{index}?utm_source=listrak&q=a%20b",
                 "clickCount": len(clicks[index]),
             }
-            for index in range(message.links)
+            for index in range(links_of(source))
         ]
 
 

@@ -106,7 +106,9 @@ class ExpectedOutput:
       messageId and messageSendDate (UTC) on message_details, message_summary, message_links,
       message_link_clickers and message_activity; linkId on message_link_clickers; conversationId on
       the conversation streams and messageId (the conversation message's) on their message children;
-      transactionalMessageId on transactional_message_activity; subscriptionStateDate (UTC) on contacts:
+      transactionalMessageId on transactional_message_activity; a stream with `records` in the stream
+      table gets its parent's primary key (conversation_message_link_clickers: listId, conversationId,
+      messageId, linkId); subscriptionStateDate (UTC) on contacts:
       unsubscribeDate for Unsubscribed rows, else resubscribeDate or, without one, subscribeDate;
     - lists: every list /List returns; the other streams only read lists whose routes answer (the list
       that answers 404 contributes its lists row only);
@@ -197,11 +199,36 @@ class ExpectedOutput:
     def partitions(self, stream: str) -> Iterator[Partition]:
         """Each walk of the stream's route: one per parent record and value of its split, in the read's order."""
         definition = stream_named(stream)
-        rows_of = self._rows[stream]
+        rows_of = self._rows_of(stream)
         values: Sequence[str | None] = definition.split[1] if definition.split else (None,)
-        for parent in self._parents[definition.parent]():
+        for parent in self._parents_of(definition.parent):
             for value in values:
                 yield Partition(parent.fields, rows_of(parent.item, value) if parent.answers else None)
+
+    def _rows_of(self, stream: str) -> Callable[[Any, str | None], Rows]:
+        """The rows function of a stream spelled out above, else the one its table entry's `records` give."""
+        if stream in self._rows:
+            return self._rows[stream]
+        records = stream_named(stream).records
+        assert records is not None, f"{stream}: neither rows here nor records in the stream table"
+        return lambda item, _: Rows.of(records(self, item))
+
+    def _parents_of(self, stream: str | None) -> Iterator[Parent]:
+        """The records of a parent stream as its children read them: spelled out above, or (a stream with
+        `records`) each of its records, with its parent's fields and its own primary key."""
+        if stream in self._parents:
+            yield from self._parents[stream]()
+            return
+        assert stream is not None
+        definition = stream_named(stream)
+        records = definition.records
+        assert records is not None, f"{stream}: neither parents here nor records in the stream table"
+        for parent in self._parents_of(definition.parent):
+            if not parent.answers:
+                continue
+            for record in records(self, parent.item):
+                own = {name: record[name] for name in definition.primary_key if name in record}
+                yield Parent(parent.fields | own, (parent.item, record))
 
     # what the sync reads
     def plans(self) -> list[ListPlan]:

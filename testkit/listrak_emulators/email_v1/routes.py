@@ -20,9 +20,18 @@ from typing import Any
 from listrak_emulators.email_v1.account import Account
 from listrak_emulators.email_v1.activity import ACTIVITY_TYPES, Activity, Source
 from listrak_emulators.email_v1.answers import Answer, invalid, not_located
-from listrak_emulators.email_v1.eastern_time import wall_or_none, wall_ticks
+from listrak_emulators.email_v1.eastern_time import SENTINEL, wall_or_none, wall_ticks
 from listrak_emulators.email_v1.plan import LINK_SLOTS, ListPlan, Message, SendSeries
-from listrak_emulators.email_v1.streams import BASE_PATH, ROUTES, SUBSCRIPTION_STATES, Envelope, Route
+from listrak_emulators.email_v1.streams import (
+    BASE_PATH,
+    ROUTES,
+    STREAM_TABLE,
+    SUBSCRIPTION_STATES,
+    Envelope,
+    Route,
+    Stream,
+    stream_named,
+)
 from listrak_emulators.http import ApiError
 
 DEFAULT_COUNT, MAX_COUNT, MAX_SEGMENTATION_FIELDS = 1000, 5000, 30
@@ -192,6 +201,11 @@ def parse_date_parameter(name: str, raw: str) -> int:
     return wall_ticks(moment) + int((fraction or "0").ljust(7, "0"))
 
 
+def _wall_of_text(value: str | None) -> int | None:
+    """A record's Eastern wall time as wall ticks; None for a missing date or the sentinel."""
+    return None if value is None or value == SENTINEL else parse_date_parameter("date", value)
+
+
 def find_route(path: str) -> tuple[Route, dict[str, str]] | None:
     """The route of a canonical path under the base path (case and slashes exact), with its raw ids."""
     if not path.startswith(BASE_PATH + "/"):
@@ -264,6 +278,17 @@ class DataApi:
             "transactional_message_activity": lambda call: self._activity_rows(call, self._transactional(call)),
             "ip_pools": lambda call: IP_POOLS,
         }
+        for stream in STREAM_TABLE:
+            if stream.records is not None and stream.name not in self._serve:
+                self._serve[stream.name] = self._table_records(stream)
+        # parent stream -> the item of its record that a child route's ids name (for the table's `records`)
+        self._items: dict[str, Callable[[Call], Any]] = {
+            "lists": self._plan,
+            "messages": self._message,
+            "message_links": self._link,
+            "conversation_messages": self._conversation_message,
+            "transactional_messages": self._transactional,
+        }
         unserved = {route.name for route in ROUTES} - set(self._serve)
         if unserved:
             raise RuntimeError(f"routes without an answer: {', '.join(sorted(unserved))}")
@@ -296,6 +321,38 @@ class DataApi:
         if following is not None or last_key:
             body["nextPageCursor"] = None if following is None else self.cursors.issue(call.path, filters, following)
         return Answer.json(200, body | {"data": data}, records=len(data))
+
+    # the routes of the streams whose records the stream table gives
+    def _table_records(self, stream: Stream) -> Callable[[Call], Served]:
+        """The stream's records for the parent its route's ids name, filtered on `date_field` (inclusive)."""
+        records = stream.records
+        assert records is not None
+
+        def serve(call: Call) -> Served:
+            assert records is not None
+            found = records(self, self._item(stream.parent, call))
+            start, end = date_bounds(call.query)
+            if stream.date_field is not None and (start is not None or end is not None):
+                found = [r for r in found if within(_wall_of_text(r.get(stream.date_field)), start, end)]
+            return Rows.of(found) if stream.route.envelope is Envelope.PAGED else found
+
+        return serve
+
+    def _item(self, parent: str | None, call: Call) -> Any:
+        """The item of the parent record a call's ids name: one the routes above resolve, or (a parent with
+        `records`) its parent's item and the record whose own key is the next id of the call's path."""
+        if parent in self._items:
+            return self._items[parent](call)
+        assert parent is not None
+        definition = stream_named(parent)
+        item = self._item(definition.parent, call)
+        assert definition.records is not None, f"no item for the records of {parent}"
+        wanted = call.ids[call.route.id_names[len(definition.route.id_names)]]
+        own_key = definition.primary_key[-1]
+        record = next((r for r in definition.records(self, item) if r.get(own_key) == wanted), None)
+        if record is None:
+            raise call.not_located()
+        return item, record
 
     # the resources a route's ids name
     def _plan(self, call: Call) -> ListPlan:

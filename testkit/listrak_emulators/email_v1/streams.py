@@ -1,15 +1,18 @@
 """What each Email API stream is, said once: its route, parent, primary key, paging, API areas and
-incremental field (contract §3.1).
+incremental field (contract §3.1), and for the streams added by the table alone, their records.
 
 The router serves `ROUTES` (the streams' routes and the few no stream reads); the oracle walks each
 stream's parent and adds its parents' keys; the request model counts its pages by its envelope.
+A stream with `records` needs nothing else in the emulator: the router answers its route and the
+oracle expects its output from those records (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 BASE_PATH = "/email/v1"
 AREAS = frozenset({"Contact", "Event", "List", "Message", "Report", "Segmentation"})
@@ -59,11 +62,22 @@ class Route:
         return {part[1:-1]: segment for part, segment in pairs if part.startswith("{")}
 
 
+# The records a route serves for one record of its stream's parent, as the API serves them (unfiltered):
+# called with the account's data (its `account` and `activity`) and that parent record's item: a list
+# plan for a child of `lists`, a message, a conversation message (a SendSeries); for a child of a stream
+# with `records`, (that stream's parent item, the parent record).
+Records = Callable[[Any, Any], list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Stream:
     """One stream the connector reads: the route it reads, the stream whose records give that route's ids
     (`parent`; None for /List), its primary key and its incremental field (None: full refresh only).
-    `split` is a query parameter the stream sends once per value for each parent record."""
+    `split` is a query parameter the stream sends once per value for each parent record.
+
+    `records` (see `Records`), for a stream the router and oracle do not spell out by hand: its route's
+    ids are its parent's primary key, in order, then its own; its parent fields are its parent's primary
+    key; `date_field` is the field its startDate/endDate parameters filter (both bounds inclusive)."""
 
     name: str
     route: Route
@@ -71,6 +85,8 @@ class Stream:
     primary_key: tuple[str, ...]
     incremental_field: str | None = None
     split: tuple[str, tuple[str, ...]] | None = None
+    records: Records | None = None
+    date_field: str | None = None
 
 
 def _route(name: str, path: str, envelope: Envelope, areas: str, parameters: str = "") -> Route:
@@ -87,8 +103,11 @@ def _stream(
     parameters: str = "",
     incremental: str | None = None,
     split: tuple[str, tuple[str, ...]] | None = None,
+    records: Records | None = None,
+    date_field: str | None = None,
 ) -> Stream:
-    return Stream(name, _route(name, path, envelope, areas, parameters), parent, tuple(key.split()), incremental, split)
+    route = _route(name, path, envelope, areas, parameters)
+    return Stream(name, route, parent, tuple(key.split()), incremental, split, records, date_field)
 
 
 COLLECTION, PAGED, RESOURCE = Envelope.COLLECTION, Envelope.PAGED, Envelope.RESOURCE
@@ -240,6 +259,27 @@ STREAM_TABLE: tuple[Stream, ...] = (
         incremental="sendDate",
     ),
     _stream(
+        "conversation_message_links",
+        f"{CONVERSATION_MESSAGE}/Link",
+        PAGED,
+        "conversation_messages",
+        "listId conversationId messageId linkId",
+        "List Message Report",
+        PAGES,
+        records=lambda data, series: data.activity.link_records(series),
+    ),
+    _stream(
+        "conversation_message_link_clickers",
+        f"{CONVERSATION_MESSAGE}/Link/{{conversationMessageLinkId}}/Clicker",
+        PAGED,
+        "conversation_message_links",
+        "listId conversationId messageId linkId emailAddress clickDate",
+        "List Message Report",
+        f"{PAGES} {WINDOW}",
+        records=lambda data, link: data.activity.clicker_records(*link),
+        date_field="clickDate",
+    ),
+    _stream(
         "transactional_messages",
         f"{LIST}/TransactionalMessage",
         COLLECTION,
@@ -256,6 +296,26 @@ STREAM_TABLE: tuple[Stream, ...] = (
         "List Message Report",
         ACTIVITY,
         incremental="sendDate",
+    ),
+    _stream(
+        "split_tests",
+        f"{LIST}/SplitTest",
+        PAGED,
+        "lists",
+        "listId splitTestId",
+        "List Message",
+        f"{PAGES} {WINDOW}",
+        records=lambda data, plan: data.account.split_tests(plan),
+        date_field="startDate",
+    ),
+    _stream(
+        "split_test_messages",
+        f"{LIST}/SplitTest/{{splitTestId}}/Message",
+        COLLECTION,
+        "split_tests",
+        "listId splitTestId messageId",
+        "List Message",
+        records=lambda data, split_test: data.account.split_test_messages(*split_test),
     ),
 )
 OTHER_ROUTES = (  # answered like the rest, read by no stream
