@@ -24,7 +24,7 @@ from measure import (
     timeline,
     wait_for_quiet,
 )
-from report import DISTURBED, fmt_int, heading, median, run_meta, spread, versions
+from report import DISTURBED, fmt_int, heading, median, merge_previous, run_meta, spread, versions
 
 DEFAULTS_TARGET = 3.0  # at default settings, at least this many times faster than the same requests in a row
 
@@ -116,13 +116,8 @@ def defaults_vs_replay(args: argparse.Namespace) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     command = "python bench/run.py " + " ".join(args.argv)
     commands = [command]
-    previous = out / "results.json"
-    if args.merge and previous.exists():  # keep the sizes not run now
-        old = json.loads(previous.read_text())
-        kept = [r for r in old["runs"] if r["size"] not in args.sizes]
-        if kept:
-            runs = kept + runs
-            commands = [c for c in old["meta"]["commands"] if c != command] + commands
+    if args.merge:  # keep the sizes not run now
+        runs, commands = merge_previous(out / "results.json", command, runs, lambda r: r["size"] in args.sizes)
     meta = {
         **run_meta(commands),
         "server": args.server,

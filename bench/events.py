@@ -30,7 +30,7 @@ from measure import (
     other_cpu_seconds,
     wait_for_quiet,
 )
-from report import DISTURBED, fmt_int, heading, median, run_meta, size_label, versions
+from report import DISTURBED, fmt_int, heading, median, merge_previous, run_meta, size_label, versions
 
 DLT_VENV = BENCH / ".venv-dlt"
 DLT_REQUIREMENT = "dlt[duckdb,parquet]>=1.5,<2"
@@ -412,15 +412,11 @@ def run(args: argparse.Namespace) -> int:
 
     command = "python bench/run.py " + " ".join(args.argv)
     commands = [command]
-    previous = out / "results.json"
-    if args.merge and previous.exists():
-        old = json.loads(previous.read_text())
+    if args.merge:  # keep the runs of the sizes, latencies and methods not run now
         fresh = {(r["size"], r["latency_ms"], r["method"]) for r in runs}
-        kept = [r for r in old["runs"] if (r["size"], r["latency_ms"], r["method"]) not in fresh]
-        if kept:
-            runs = kept + runs
-            old_commands = old["meta"].get("commands") or [old["meta"]["command"]]
-            commands = [c for c in old_commands if c != command] + [command]
+        runs, commands = merge_previous(
+            out / "results.json", command, runs, lambda r: (r["size"], r["latency_ms"], r["method"]) in fresh
+        )
     rows = summarize(runs)
     found = versions(dlt_python)
     meta = {

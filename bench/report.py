@@ -3,10 +3,12 @@ behind a file, when and where it ran, and the versions measured."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,3 +68,19 @@ def versions(dlt_python: Path | None) -> dict[str, str]:
         )
         found["dlt"] = completed.stdout.strip() or "?"
     return found
+
+
+def merge_previous(
+    previous: Path, command: str, runs: list[dict[str, Any]], superseded: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``--merge``: the runs of ``previous`` (a results.json) that this run did not redo, before this run's
+    own, and the commands behind all of them."""
+    commands = [command]
+    if not previous.exists():
+        return runs, commands
+    old = json.loads(previous.read_text())
+    kept = [run for run in old["runs"] if not superseded(run)]
+    if not kept:
+        return runs, commands
+    old_commands = old["meta"].get("commands") or [old["meta"]["command"]]
+    return kept + runs, [c for c in old_commands if c != command] + commands
