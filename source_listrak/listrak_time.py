@@ -50,6 +50,52 @@ def to_utc_z(value: str, zone: tzinfo = UTC) -> str | None:
     return f"{utc.isoformat()}{fraction}Z"  # whole seconds: the fraction is kept as given
 
 
+class UtcConverter:
+    """``to_utc_z`` for one zone, each distinct second converted once: a page's timestamps share seconds.
+
+    A value is split into its first 19 characters (date and clock) and the rest. When the rest is a fraction
+    of ASCII digits and/or ``Z``, the answer is the converted second with that rest appended, and the
+    second's conversion is remembered (``to_utc_z`` of the second alone: same rules, same zone, same DST
+    choices). Any other value (an offset, an unset date, something invalid) goes to ``to_utc_z`` whole,
+    so results and errors are exactly ``to_utc_z``'s.
+    """
+
+    _REMEMBERED = 50_000  # distinct seconds kept per converter (~6 MB at most), then forgotten at once
+
+    def __init__(self, zone: tzinfo = UTC) -> None:
+        self._zone = zone
+        # "2026-01-31T10:00:00" -> the same second in UTC (naive values in zone, values ending in Z), or ""
+        # where the second alone decides nothing (the unset date, not a date)
+        self._wall_seconds: dict[str, str] = {}
+        self._utc_seconds: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str | None:
+        rest = value[19:]
+        utc = rest.endswith("Z")
+        fraction = rest[:-1] if utc else rest
+        if fraction and not (fraction[0] == "." and fraction[1:].isdigit() and fraction.isascii()):
+            return to_utc_z(value, self._zone)
+        seconds = self._utc_seconds if utc else self._wall_seconds
+        second = value[:19]
+        converted = seconds.get(second)
+        if converted is None:
+            converted = self._convert(second, utc, seconds)
+        if not converted:
+            return to_utc_z(value, self._zone)
+        return f"{converted}{fraction}Z"
+
+    def _convert(self, second: str, utc: bool, seconds: dict[str, str]) -> str:
+        try:
+            whole = to_utc_z(second + "Z" if utc else second, self._zone)
+        except ValueError:
+            whole = None
+        converted = whole[:-1] if whole else ""
+        if len(seconds) >= self._REMEMBERED:
+            seconds.clear()
+        seconds[second] = converted
+        return converted
+
+
 def to_api_time(value: str, zone: str, round_up: bool = False) -> str:
     """A UTC slice bound such as ``2026-01-14T17:44:40.5Z`` as Listrak's wall time, ``2026-01-14T12:44:40``
     in America/New_York; ``round_up`` takes the next whole second when there is a fraction."""

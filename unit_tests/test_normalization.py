@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from source_listrak.components import IsoCursorParser
-from source_listrak.listrak_time import to_utc_z
+from source_listrak.listrak_time import UtcConverter, to_utc_z, zone_of
 from source_listrak.normalization import NormalizeBySchema
 
 
@@ -151,6 +151,74 @@ def test_listrak_wall_times_are_read_in_the_api_time_zone(naive: str, expected: 
     record = {"send_date": naive}
     normalizer("America/New_York").transform(record, SCHEMA)
     assert record == {"send_date": expected}
+
+
+def _to_utc_z_or_error(value: str, zone_name: str) -> str | None:
+    try:
+        return to_utc_z(value, zone_of(zone_name))
+    except (ValueError, OverflowError) as error:  # a year-1 value west of UTC leaves datetime's range
+        return f"{type(error).__name__}: {error}"
+
+
+def _converted_or_error(converter: UtcConverter, value: str) -> str | None:
+    try:
+        return converter(value)
+    except (ValueError, OverflowError) as error:  # a year-1 value west of UTC leaves datetime's range
+        return f"{type(error).__name__}: {error}"
+
+
+EDGE_VALUES = [
+    "2025-03-09T01:59:59.1234567",
+    "2025-03-09T02:00:00",
+    "2025-03-09T02:30:00.5",
+    "2025-03-09T03:00:00",
+    "2025-11-02T00:59:59",
+    "2025-11-02T01:00:00",
+    "2025-11-02T01:30:00.25",
+    "2025-11-02T02:00:00",
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00.000",
+    "0001-01-01T00:00:00.5",
+    "0001-01-01T00:00:00Z",
+    "2026-01-31T10:00:00Z",
+    "2026-01-31T10:00:00.123Z",
+    "2026-01-31 10:00:00",
+    "2026-01-31 10:00:00.5Z",
+    "2026-01-31T10:00:00z",
+    "2026-01-31T10:00:00+02:00",
+    "2026-01-31T10:00:00.5-0530",
+    "2026-02-30T10:00:00",
+    "2026-02-30T10:00:00Z",
+    "2026-01-31T10:00:00.",
+    "2026-01-31T10:00:00.Z",
+    "2026-01-31T10:00:00.\u0663",
+    "2026-01-31T10:00",
+    "not a date",
+    "",
+    "2026-01-31T25:00:00",
+    "2026-01-31T10:00:00.5 ",
+]
+
+
+@pytest.mark.parametrize("zone_name", ["", "UTC", "America/New_York", "Australia/Lord_Howe"])
+def test_the_converter_of_a_zone_answers_exactly_as_to_utc_z_twice_over(zone_name: str) -> None:
+    converter = UtcConverter(zone_of(zone_name))
+    for value in EDGE_VALUES * 2:  # the second time from what it remembered
+        assert _converted_or_error(converter, value) == _to_utc_z_or_error(value, zone_name), value
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)),
+    fraction=st.sampled_from(["", ".0", ".5", ".123", ".1234567", ".000"]),
+    ending=st.sampled_from(["", "Z", "+01:00", "-05:00"]),
+    zone_name=st.sampled_from(["", "America/New_York", "Europe/London"]),
+)
+def test_the_converter_agrees_with_to_utc_z_on_any_wall_time(
+    moment: datetime, fraction: str, ending: str, zone_name: str
+) -> None:
+    value = f"{moment:%Y-%m-%dT%H:%M:%S}{fraction}{ending}"
+    converter = UtcConverter(zone_of(zone_name))
+    assert converter(value) == converter(value) == _to_utc_z_or_error(value, zone_name)
 
 
 @pytest.mark.parametrize(
