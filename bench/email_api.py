@@ -12,6 +12,10 @@ cached in the emulator (`EmailV1Emulator.cache_answers`), filled by a warm-up re
 that is not measured, so that building pages is not what is measured. Then, with `--latency` ms
 (default 100) added to every request:
 
+    cdk        the CDK's declarative record path alone on the same streams (bench/cdk_email_baseline.py:
+               the packaged manifest with every custom component replaced by the CDK's own or removed,
+               same concurrency), after each of the first `--cdk-repeat` default runs: its CPU per record
+               is what the connector's is compared with
     default    `source-listrak read` at default settings (config: credentials, base_url, token_url,
                start_date): concurrency 8, no request budget, count 5000; every stream, incremental
                catalog, no state; `--repeat` runs
@@ -128,15 +132,23 @@ def catalog(hello: dict[str, Any], streams: list[str], work: Path) -> dict[str, 
     }
 
 
+CDK_ALONE = [str(measure.VENV_PYTHON), str(BENCH / "cdk_email_baseline.py")]
+
+
 def read(
-    server: EmailServer, work: Path, the_catalog: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace
+    server: EmailServer,
+    work: Path,
+    the_catalog: dict[str, Any],
+    settings: dict[str, Any],
+    args: argparse.Namespace,
+    program: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One `source-listrak read`, measured; its requests from the emulator's log."""
+    """One `source-listrak read` (or `program`'s), measured; its requests from the emulator's log."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "config.json").write_text(json.dumps(config(server.hello, **settings)))
     (work / "catalog.json").write_text(json.dumps(the_catalog))
-    command = [str(measure.CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+    command = [*(program or [str(measure.CONNECTOR)]), "read", "--config", "config.json", "--catalog", "catalog.json"]
     measure.wait_for_quiet(server, args.quiet_wait)
     server.command("clear")
     before = measure.cpu_snapshot(server)
@@ -251,6 +263,11 @@ def scale_run(
             made = result.pop("made")
             runs.append({**base, "kind": "default", "latency_ms": args.latency, "repeat": repeat, **result})
             show("default", result)
+            if not soak and repeat < args.cdk_repeat:
+                alone = read(server, scratch / "cdk-alone", the_catalog, {}, args, program=CDK_ALONE)
+                alone.pop("made")
+                runs.append({**base, "kind": "cdk", "latency_ms": args.latency, "repeat": repeat, **alone})
+                show("cdk", alone)
             if soak or repeat >= args.replay_repeat or "error" in result:
                 continue
             again = replay_of(server, made, scratch / "replay", args)
@@ -311,6 +328,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=100, help="ms added to every request")
     parser.add_argument("--repeat", type=int, default=3, help="default reads")
     parser.add_argument("--replay-repeat", type=int, default=3, help="replays (each after a default read)")
+    parser.add_argument(
+        "--cdk-repeat", type=int, default=3, help="CDK-alone reads (cdk_email_baseline.py), each after a default read"
+    )
     parser.add_argument("--budget", type=int, default=20, help="requests_per_second of the budget read (0: none)")
     parser.add_argument(
         "--streams", default="all", help="all (the 21), engagement (messages and its 5 children), or a list"
