@@ -310,7 +310,7 @@ def profile_run(args: argparse.Namespace, scratch: Path, out: Path) -> int:
     title = (
         f"default read, {args.messages} messages x {args.recipients} rows, {args.latency:g} ms, py-spy ({wall:.1f} s)"
     )
-    text = profiling.aggregate_profile(raw, title)
+    text = profiling.component_shares(raw) + "\n" + profiling.aggregate_profile(raw, title)
     (out / "profile-email.txt").write_text(text)
     print(text)
     return 0
