@@ -60,7 +60,7 @@ class UtcConverter:
     so results and errors are exactly ``to_utc_z``'s.
     """
 
-    _REMEMBERED = 50_000  # distinct seconds kept per converter (~6 MB at most), then forgotten at once
+    _REMEMBERED = 4_096  # distinct seconds kept per converter and kind (~0.5 MB at most), then forgotten at once
 
     def __init__(self, zone: tzinfo = UTC) -> None:
         self._zone = zone
@@ -82,6 +82,8 @@ class UtcConverter:
             converted = self._convert(second, utc, seconds)
         if not converted:
             return to_utc_z(value, self._zone)
+        if utc and converted == second:  # already UTC as it should be written (a cursor, sync_timestamp)
+            return value
         return f"{converted}{fraction}Z"
 
     def _convert(self, second: str, utc: bool, seconds: dict[str, str]) -> str:

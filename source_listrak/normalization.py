@@ -47,22 +47,26 @@ class NormalizeBySchema(TypeTransformer):
         self._stream = str(parameters.get("name", ""))
         zone = str(InterpolatedString.create(str(self.api_timezone), parameters=parameters).eval(self.config) or "")
         self._to_utc = UtcConverter(zone_of(zone))
-        self._plan: tuple[_Column, ...] | None = None
+        self._plan: _Plan | None = None
 
     def transform(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         plan = self._plan
         if plan is None:  # the schema is the stream's and does not change during a sync
-            plan = self._plan = _plan_for(schema)
-        for column, exact_types, is_datetime in plan:
-            value = record.get(column, _ABSENT)
-            if type(value) not in exact_types:  # JSON parses to exactly these types; anything else is looked at
-                if value is _ABSENT:
-                    continue
-                self._check_type(column, value, schema)
-            if is_datetime and isinstance(value, str):
+            plan = self._plan = _Plan(schema)
+        values = tuple(map(record.get, plan.columns, plan.absent))
+        kinds = tuple(map(type, values))
+        if kinds not in plan.accepted:  # types not seen together before in this stream: each column checked
+            for column, exact_types, value in zip(plan.columns, plan.exact_types, values, strict=True):
+                if type(value) not in exact_types and value is not _ABSENT:
+                    self._check_type(column, value, schema)
+            plan.accept(kinds)
+        for index in plan.datetimes:
+            value = values[index]
+            if isinstance(value, str):
                 try:
-                    record[column] = self._to_utc(value)
+                    record[plan.columns[index]] = self._to_utc(value)
                 except ValueError as error:
+                    column = plan.columns[index]
                     raise self._error(f"field {column!r} of a Listrak record is invalid: {error}") from None
 
     def _check_type(self, column: str, value: Any, schema: Mapping[str, Any]) -> None:
@@ -80,21 +84,31 @@ class NormalizeBySchema(TypeTransformer):
         return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
 
 
-_ABSENT = object()  # a column the record leaves out
-
-# (column, the exact Python types its declared JSON types parse to, whether it is a date-time)
-_Column = tuple[str, frozenset[type], bool]
+_ABSENT = object()  # a column the record leaves out: its type, object, is no JSON type
 
 
-def _plan_for(schema: Mapping[str, Any]) -> tuple[_Column, ...]:
-    """Compiled once per stream: each typed top-level column, what it accepts, whether it is a date-time."""
-    plan = []
-    for column, spec in schema.get("properties", {}).items():
-        names = _type_names(spec)
-        if names:
-            exact = frozenset(python_type for name in names for python_type in _JSON_TYPES[name])
-            plan.append((column, exact, spec.get("format") == "date-time"))
-    return tuple(plan)
+class _Plan:
+    """What a stream's schema asks of each record, compiled once: each typed top-level column, the exact
+    Python types its JSON types parse to, which columns are date-times, and the combinations of value types
+    already found acceptable (records of a stream come in few: one check of a tuple of types, not a
+    check per column)."""
+
+    _ACCEPTED = 1_024  # combinations remembered, at most
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        typed = [(column, _type_names(spec), spec) for column, spec in schema.get("properties", {}).items()]
+        typed = [(column, names, spec) for column, names, spec in typed if names]
+        self.columns = tuple(column for column, _, _ in typed)
+        self.absent = (_ABSENT,) * len(self.columns)
+        self.exact_types = tuple(
+            frozenset(python_type for name in names for python_type in _JSON_TYPES[name]) for _, names, _ in typed
+        )
+        self.datetimes = tuple(i for i, (_, _, spec) in enumerate(typed) if spec.get("format") == "date-time")
+        self.accepted: set[tuple[type, ...]] = set()
+
+    def accept(self, kinds: tuple[type, ...]) -> None:
+        if len(self.accepted) < self._ACCEPTED:
+            self.accepted.add(kinds)
 
 
 def _type_names(spec: Mapping[str, Any]) -> tuple[str, ...]:

@@ -247,3 +247,32 @@ def test_cursor_parser_rejects_a_value_that_does_not_fit_the_format_like_strptim
 def test_cursor_parser_reads_a_cursor_with_more_than_six_fractional_digits() -> None:
     parsed = IsoCursorParser().parse("2026-01-31T10:00:00.1234567Z", "%Y-%m-%dT%H:%M:%S.%fZ")
     assert parsed == datetime(2026, 1, 31, 10, 0, 0, 123456, UTC)
+
+
+STRICT_SCHEMA = {
+    "properties": {
+        "email": {"type": "string"},
+        "count": {"type": ["null", "integer"]},
+        "sent": {"type": ["null", "string"], "format": "date-time"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "bad_record",
+    [{"email": None, "count": 1}, {"email": "a@example.com", "count": True}, {"email": "a@example.com", "count": 1.5}],
+)
+def test_a_refused_type_fails_however_many_good_records_came_before(bad_record: dict[str, object]) -> None:
+    normalize = NormalizeBySchema(parameters={"name": "events"})
+    for good in ({"count": 1}, {"email": "a@example.com", "count": 2}, {"email": "b@example.com", "count": None}):
+        normalize.transform(dict(good), STRICT_SCHEMA)  # a column left out is allowed, even one that is not nullable
+    with pytest.raises(AirbyteTracedException, match="Stream events: Listrak sent '(email|count)' as a JSON"):
+        normalize.transform(dict(bad_record), STRICT_SCHEMA)
+
+
+def test_every_record_s_date_times_are_converted_once_its_types_are_known() -> None:
+    normalize = NormalizeBySchema(parameters={"name": "events"}, api_timezone="America/New_York")
+    records = [{"email": "a@example.com", "sent": f"2026-01-31T10:00:0{i}.5"} for i in range(3)]
+    for record in records:
+        normalize.transform(record, STRICT_SCHEMA)
+    assert [r["sent"] for r in records] == [f"2026-01-31T15:00:0{i}.5Z" for i in range(3)]
