@@ -51,7 +51,8 @@ def to_utc_z(value: str, zone: tzinfo = UTC) -> str | None:
 
 
 class UtcConverter:
-    """``to_utc_z`` for one zone, each distinct second converted once: a page's timestamps share seconds.
+    """``to_utc_z`` for one zone, each distinct second converted once: a page's timestamps share seconds,
+    and many rows share a whole value (a message's send date), which is answered from memory.
 
     A value is split into its first 19 characters (date and clock) and the rest. When the rest is a fraction
     of ASCII digits and/or ``Z``, the answer is the converted second with that rest appended, and the
@@ -68,8 +69,20 @@ class UtcConverter:
         # where the second alone decides nothing (the unset date, not a date)
         self._wall_seconds: dict[str, str] = {}
         self._utc_seconds: dict[str, str] = {}
+        self._values: dict[str, str] = {}  # whole values already converted: a message's send date on every row
 
     def __call__(self, value: str) -> str | None:
+        known = self._values.get(value)
+        if known is not None:
+            return known
+        converted = self._by_second(value)
+        if converted is not None:
+            if len(self._values) >= self._REMEMBERED:
+                self._values.clear()
+            self._values[value] = converted
+        return converted
+
+    def _by_second(self, value: str) -> str | None:
         rest = value[19:]
         utc = rest.endswith("Z")
         fraction = rest[:-1] if utc else rest

@@ -7,8 +7,9 @@ says ``format: date-time`` is all a column needs, and no field list is repeated 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import InitVar, dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from airbyte_cdk.models import FailureType
@@ -53,7 +54,10 @@ class NormalizeBySchema(TypeTransformer):
         plan = self._plan
         if plan is None:  # the schema is the stream's and does not change during a sync
             plan = self._plan = _Plan(schema)
-        values = tuple(map(record.get, plan.columns, plan.absent))
+        try:
+            values = plan.values_of(record)
+        except KeyError:  # a column left out
+            values = tuple(map(record.get, plan.columns, plan.absent))
         kinds = tuple(map(type, values))
         if kinds not in plan.accepted:  # types not seen together before in this stream: each column checked
             for column, exact_types, value in zip(plan.columns, plan.exact_types, values, strict=True):
@@ -99,6 +103,7 @@ class _Plan:
         typed = [(column, _type_names(spec), spec) for column, spec in schema.get("properties", {}).items()]
         typed = [(column, names, spec) for column, names, spec in typed if names]
         self.columns = tuple(column for column, _, _ in typed)
+        self.values_of = _values_getter(self.columns)
         self.absent = (_ABSENT,) * len(self.columns)
         self.exact_types = tuple(
             frozenset(python_type for name in names for python_type in _JSON_TYPES[name]) for _, names, _ in typed
@@ -109,6 +114,16 @@ class _Plan:
     def accept(self, kinds: tuple[type, ...]) -> None:
         if len(self.accepted) < self._ACCEPTED:
             self.accepted.add(kinds)
+
+
+def _values_getter(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The record's values of ``columns`` as a tuple, in one call; KeyError when one is left out."""
+    if len(columns) == 1:  # itemgetter of one key gives the value itself
+        column = columns[0]
+        return lambda record: (record[column],)
+    if not columns:
+        return lambda record: ()
+    return itemgetter(*columns)
 
 
 def _type_names(spec: Mapping[str, Any]) -> tuple[str, ...]:
