@@ -370,32 +370,43 @@ class IsoCursorParser(DatetimeParser):
 
     _FORMATS = frozenset({"%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"})
 
+    _REMEMBERED = 1_024  # values kept by each memory, then forgotten at once
+
     def __init__(self) -> None:
         super().__init__()
         # The cursor asks for each record's cursor value parsed and then written back: the records of a
-        # partition share it (a message's send date), so the last answer of each is kept, replaced whole.
-        self._parsed: tuple[str, str, datetime | None] = ("", "", None)
-        self._formatted: tuple[datetime | None, str, str] = (None, "", "")
+        # partition share it (a message's send date), and a few partitions are read at once, so the answers
+        # for the last values are kept. Written back: keyed by the datetime's identity (the one parse gave,
+        # kept alive here), as equal datetimes in other zones would be written differently.
+        self._parsed: dict[tuple[str, str], datetime] = {}
+        self._formatted: dict[tuple[int, str], tuple[datetime, str]] = {}
 
     def parse(self, date: str | int, format: str) -> datetime:
-        last_date, last_format, parsed = self._parsed
-        if parsed is not None and date == last_date and format == last_format:  # only strings are kept
-            return parsed
+        if isinstance(date, str):
+            known = self._parsed.get((date, format))
+            if known is not None:
+                return known
         if format in self._FORMATS and isinstance(date, str) and _UTC_CURSOR.match(date):
             if (len(date) > 20) != (format == "%Y-%m-%dT%H:%M:%S.%fZ"):
                 raise ValueError(f"{date!r} does not match {format!r}")  # as strptime would, without its lock
             parsed = datetime.fromisoformat(date)
-            self._parsed = (date, format, parsed)
+            _remember(self._parsed, (date, format), parsed, self._REMEMBERED)
             return parsed
         return super().parse(date, format)
 
     def format(self, dt: datetime, format: str) -> str:
-        last_dt, last_format, text = self._formatted
-        if dt is last_dt and format == last_format:  # the very datetime parse() gave: same text
-            return text
+        known = self._formatted.get((id(dt), format))
+        if known is not None and known[0] is dt:
+            return known[1]
         text = super().format(dt, format)
-        self._formatted = (dt, format, text)
+        _remember(self._formatted, (id(dt), format), (dt, text), self._REMEMBERED)
         return text
+
+
+def _remember(memory: dict[Any, Any], key: Any, value: Any, most: int) -> None:
+    if len(memory) >= most:
+        memory.clear()
+    memory[key] = value
 
 
 _UTC_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")

@@ -200,7 +200,7 @@ EDGE_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("zone_name", ["", "UTC", "America/New_York", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("zone_name", ["", "UTC", "America/New_York", "Australia/Lord_Howe", "America/St_Johns"])
 def test_the_converter_of_a_zone_answers_exactly_as_to_utc_z_twice_over(zone_name: str) -> None:
     converter = UtcConverter(zone_of(zone_name))
     for value in EDGE_VALUES * 2:  # the second time from what it remembered
@@ -211,7 +211,7 @@ def test_the_converter_of_a_zone_answers_exactly_as_to_utc_z_twice_over(zone_nam
     moment=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)),
     fraction=st.sampled_from(["", ".0", ".5", ".123", ".1234567", ".000"]),
     ending=st.sampled_from(["", "Z", "+01:00", "-05:00"]),
-    zone_name=st.sampled_from(["", "America/New_York", "Europe/London"]),
+    zone_name=st.sampled_from(["", "America/New_York", "Europe/London", "Australia/Lord_Howe", "America/St_Johns"]),
 )
 def test_the_converter_agrees_with_to_utc_z_on_any_wall_time(
     moment: datetime, fraction: str, ending: str, zone_name: str
@@ -276,3 +276,22 @@ def test_every_record_s_date_times_are_converted_once_its_types_are_known() -> N
     for record in records:
         normalize.transform(record, STRICT_SCHEMA)
     assert [r["sent"] for r in records] == [f"2026-01-31T15:00:0{i}.5Z" for i in range(3)]
+
+
+@pytest.mark.parametrize("zone_name", ["America/New_York", "Australia/Lord_Howe", "America/St_Johns", "Europe/London"])
+@pytest.mark.parametrize("year", [1995, 2011, 2025])
+def test_every_second_around_each_switch_of_a_year_converts_as_to_utc_z(zone_name: str, year: int) -> None:
+    zone, converter = zone_of(zone_name), UtcConverter(zone_of(zone_name))
+    moment, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    switches = []
+    while moment < end:  # the instants where the zone's offset changes, found hour by hour
+        if (moment + timedelta(hours=1)).astimezone(zone).utcoffset() != moment.astimezone(zone).utcoffset():
+            switches.append(moment.astimezone(zone).replace(tzinfo=None))
+        moment += timedelta(hours=1)
+    assert switches
+    for switch in switches:
+        wall = switch - timedelta(hours=3)
+        while wall < switch + timedelta(hours=3):
+            for value in (f"{wall:%Y-%m-%dT%H:%M:%S}", f"{wall:%Y-%m-%dT%H:%M:%S}.25"):
+                assert converter(value) == to_utc_z(value, zone), value
+            wall += timedelta(seconds=59)
