@@ -299,19 +299,22 @@ def profile_run(args: argparse.Namespace, scratch: Path, out: Path) -> int:
         work.mkdir(parents=True)
         (work / "config.json").write_text(json.dumps(config(server.hello)))
         (work / "catalog.json").write_text(json.dumps(the_catalog))
-        raw = out / "profile-email.raw.txt"
+        name = "profile-email-cdk-alone" if args.profile_cdk_alone else "profile-email"
+        raw = out / f"{name}.raw.txt"
         command = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-f", "raw", "-r", "100", "-o", str(raw), "--"]
-        command += [str(measure.CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+        program = CDK_ALONE if args.profile_cdk_alone else [str(measure.CONNECTOR)]
+        command += [*program, "read", "--config", "config.json", "--catalog", "catalog.json"]
         started = time.perf_counter()
         subprocess.run(command, cwd=work, env=connector_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - started
     finally:
         server.stop()
     title = (
-        f"default read, {args.messages} messages x {args.recipients} rows, {args.latency:g} ms, py-spy ({wall:.1f} s)"
+        f"{'CDK-alone' if args.profile_cdk_alone else 'default'} read, {args.messages} messages x {args.recipients} "
+        f"rows, {args.latency:g} ms, py-spy ({wall:.1f} s)"
     )
     text = profiling.component_shares(raw) + "\n" + profiling.aggregate_profile(raw, title)
-    (out / "profile-email.txt").write_text(text)
+    (out / f"{name}.txt").write_text(text)
     print(text)
     return 0
 
@@ -339,6 +342,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-only", action="store_true", help="only the soak; the 1M figures from results.json")
     parser.add_argument("--soak-messages", type=int, default=None, help="default 10x --messages (10M rows)")
     parser.add_argument("--profile", action="store_true", help="py-spy over one default read instead")
+    parser.add_argument(
+        "--profile-cdk-alone", action="store_true", help="with --profile: over the CDK-alone read (cdk_email_baseline)"
+    )
     parser.add_argument(
         "--connector-env", action="append", default=[], metavar="NAME=VALUE", help="set for the connector (repeatable)"
     )
