@@ -100,7 +100,7 @@ def component_shares(raw: Path) -> str:
         return "no busy samples\n"
     lines = [
         f"the connector's components (source_listrak/ but run.py, source.py, cdk_changes.py), inclusive: "
-        f"{ours / total:.1%} of {total} busy samples",
+        f"{ours / total:.1%} of {total} samples",
     ]
     for name, count in sorted(by_file.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {count / total:6.1%}  source_listrak/{name}")
