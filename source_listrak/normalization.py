@@ -37,12 +37,15 @@ class NormalizeBySchema(TypeTransformer):
       fraction digits; values without an offset are read in ``api_timezone`` (UTC if unset).
       The CDK's ``format_datetime`` always prints six fraction digits and knows no time zones.
 
-    Top-level columns only; columns the record leaves out stay out (null).
+    Top-level columns only; columns the record leaves out stay out (null). ``written_in_utc`` names
+    date-time columns the connector writes itself, already in UTC (``sync_timestamp``): only their type
+    is checked.
     """
 
     parameters: InitVar[Mapping[str, Any]]
     config: Config = field(default_factory=dict)
     api_timezone: str = ""
+    written_in_utc: list[str] = field(default_factory=list)
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._stream = str(parameters.get("name", ""))
@@ -53,7 +56,7 @@ class NormalizeBySchema(TypeTransformer):
     def transform(self, record: dict[str, Any], schema: Mapping[str, Any]) -> None:
         plan = self._plan
         if plan is None:  # the schema is the stream's and does not change during a sync
-            plan = self._plan = _Plan(schema)
+            plan = self._plan = _Plan(schema, frozenset(self.written_in_utc))
         try:
             values = plan.values_of(record)
         except KeyError:  # a column left out
@@ -99,7 +102,7 @@ class _Plan:
 
     _ACCEPTED = 1_024  # combinations remembered, at most
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], written_in_utc: frozenset[str]) -> None:
         typed = [(column, _type_names(spec), spec) for column, spec in schema.get("properties", {}).items()]
         typed = [(column, names, spec) for column, names, spec in typed if names]
         self.columns = tuple(column for column, _, _ in typed)
@@ -108,7 +111,11 @@ class _Plan:
         self.exact_types = tuple(
             frozenset(python_type for name in names for python_type in _JSON_TYPES[name]) for _, names, _ in typed
         )
-        self.datetimes = tuple(i for i, (_, _, spec) in enumerate(typed) if spec.get("format") == "date-time")
+        self.datetimes = tuple(
+            i
+            for i, (column, _, spec) in enumerate(typed)
+            if spec.get("format") == "date-time" and column not in written_in_utc
+        )
         self.accepted: set[tuple[type, ...]] = set()
 
     def accept(self, kinds: tuple[type, ...]) -> None:

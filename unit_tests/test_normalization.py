@@ -295,3 +295,14 @@ def test_every_second_around_each_switch_of_a_year_converts_as_to_utc_z(zone_nam
             for value in (f"{wall:%Y-%m-%dT%H:%M:%S}", f"{wall:%Y-%m-%dT%H:%M:%S}.25"):
                 assert converter(value) == to_utc_z(value, zone), value
             wall += timedelta(seconds=59)
+
+
+def test_a_column_written_in_utc_by_the_connector_is_type_checked_and_left_as_it_is() -> None:
+    normalize = NormalizeBySchema(
+        parameters={"name": "events"}, api_timezone="America/New_York", written_in_utc=["sent"]
+    )
+    record = {"email": "a@example.com", "sent": "2026-01-31T10:00:00.123456Z"}
+    normalize.transform(record, STRICT_SCHEMA)
+    assert record["sent"] == "2026-01-31T10:00:00.123456Z"
+    with pytest.raises(AirbyteTracedException, match="Listrak sent 'sent' as a JSON integer"):
+        normalize.transform({"email": "a@example.com", "sent": 5}, STRICT_SCHEMA)
