@@ -12,6 +12,8 @@ cached in the emulator (`EmailV1Emulator.cache_answers`), filled by a warm-up re
 that is not measured, so that building pages is not what is measured. Then, with `--latency` ms
 (default 100) added to every request:
 
+    previous   (--previous DIR) the same default read with an earlier source_listrak (DIR on PYTHONPATH), after
+               each default read: a before/after pair measured under the same machine load
     cdk        the CDK's declarative record path alone on the same streams (bench/cdk_email_baseline.py:
                the packaged manifest with every custom component replaced by the CDK's own or removed,
                same concurrency), after each of the first `--cdk-repeat` default runs: its CPU per record
@@ -268,6 +270,15 @@ def scale_run(
                 alone.pop("made")
                 runs.append({**base, "kind": "cdk", "latency_ms": args.latency, "repeat": repeat, **alone})
                 show("cdk", alone)
+            if not soak and args.previous:
+                EXTRA_ENV["PYTHONPATH"] = args.previous
+                try:
+                    before = read(server, scratch / "previous", the_catalog, {}, args)
+                finally:
+                    EXTRA_ENV.pop("PYTHONPATH")
+                before.pop("made")
+                runs.append({**base, "kind": "previous", "latency_ms": args.latency, "repeat": repeat, **before})
+                show("previous", before)
             if soak or repeat >= args.replay_repeat or "error" in result:
                 continue
             again = replay_of(server, made, scratch / "replay", args)
@@ -336,6 +347,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replay-repeat", type=int, default=3, help="replays (each after a default read)")
     parser.add_argument(
         "--cdk-repeat", type=int, default=3, help="CDK-alone reads (cdk_email_baseline.py), each after a default read"
+    )
+    parser.add_argument(
+        "--previous",
+        default="",
+        metavar="DIR",
+        help="after each default read, the same read with the source_listrak in DIR first on PYTHONPATH "
+        "(e.g. `git archive <commit> source_listrak | tar -x -C DIR`): a before/after pair under the same load",
     )
     parser.add_argument("--budget", type=int, default=20, help="requests_per_second of the budget read (0: none)")
     parser.add_argument(
@@ -416,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         "links": args.links,
         "connector_env": EXTRA_ENV,
         "settings": EXTRA_SETTINGS,
+        "previous": args.previous,
         **report.versions(None),
     }
     (out / "results.json").write_text(

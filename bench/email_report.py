@@ -45,6 +45,7 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
         budget = [r for r in mine if r["kind"] == "budget"]
         warm = [r for r in mine if r["kind"] == "warm-up"]
         alone = [r for r in mine if r["kind"] == "cdk"]
+        previous = [r for r in mine if r["kind"] == "previous"]
         failed = [r["kind"] for r in runs if r["scale"] == scale and "error" in r]
         expected = hello["expected_records"]
         model = hello["model"]
@@ -107,6 +108,12 @@ def summarize(runs: list[dict[str, Any]], hellos: dict[str, dict[str, Any]]) -> 
                 figures["cdk_vs_floor"] = report.median(figures["cdk_cpu_us_per_record"]) / report.median(
                     figures["replay_loop_cpu_us_per_record"]
                 )
+        if previous:
+            figures["previous_records_match"] = all(r.get("records_by_stream") == expected for r in previous)
+            figures["previous_requests"] = [r["data_requests"] for r in previous]
+            figures["previous_wall"] = [r["wall"] for r in previous]
+            figures["previous_peak_rss_mb"] = [r["peak_rss_mb"] for r in previous]
+            figures["previous_cpu_us_per_record"] = [per_record_us(r["cpu_s"], r["records"]) for r in previous]
         if budget:
             b = budget[0]
             figures["budget"] = {
@@ -265,6 +272,17 @@ def write_markdown(path: Path, summary: dict[str, Any], hellos: dict[str, Any], 
                 f"| CPU per record, default read ÷ CDK alone (medians) | **{vs_cdk:.2f}×** | ≤ 1.1× | "
                 f"{verdict(vs_cdk <= TARGETS['cpu_vs_cdk'])} |",
             ]
+            if "previous_cpu_us_per_record" in figures and "cpu_us_per_record" in figures:
+                before = report.median(figures["previous_cpu_us_per_record"])
+                lines.append(
+                    f"| the previous connector (`--previous`: {meta.get('previous', '')}), read after each default "
+                    f"read: records per stream = the oracle; data requests; wall s; peak RSS MB; CPU per record; "
+                    f"default ÷ previous (CPU per record, medians) | {verdict(figures['previous_records_match'])}; "
+                    f"{spread(figures['previous_requests'], 0)}; {spread(figures['previous_wall'], 1)}; "
+                    f"{spread(figures['previous_peak_rss_mb'], 0)}; "
+                    f"{spread(figures['previous_cpu_us_per_record'], 1, ' µs')}; "
+                    f"**{report.median(figures['cpu_us_per_record']) / before:.2f}×** | | |"
+                )
             if "cpu_us_per_record" in figures:
                 per_record = report.median(figures["cpu_us_per_record"])
                 lines.append(

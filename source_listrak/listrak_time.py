@@ -61,7 +61,7 @@ class UtcConverter:
     so results and errors are exactly ``to_utc_z``'s.
     """
 
-    _REMEMBERED = 4_096  # distinct seconds kept per converter and kind (~0.5 MB at most), then forgotten at once
+    _REMEMBERED = 1_024  # entries kept by each memory of a converter (~0.2 MB at most), then forgotten at once
 
     def __init__(self, zone: tzinfo = UTC) -> None:
         self._zone = zone
