@@ -12,6 +12,12 @@ cached in the emulator (`EmailV1Emulator.cache_answers`), filled by a warm-up re
 that is not measured, so that building pages is not what is measured. Then, with `--latency` ms
 (default 100) added to every request:
 
+    previous   (--previous DIR) the same default read with an earlier source_listrak (DIR on PYTHONPATH), after
+               each default read: a before/after pair measured under the same machine load
+    cdk        the CDK's declarative record path alone on the same streams (bench/cdk_email_baseline.py:
+               the packaged manifest with every custom component replaced by the CDK's own or removed,
+               same concurrency), after each of the first `--cdk-repeat` default runs: its CPU per record
+               is what the connector's is compared with
     default    `source-listrak read` at default settings (config: credentials, base_url, token_url,
                start_date): concurrency 8, no request budget, count 5000; every stream, incremental
                catalog, no state; `--repeat` runs
@@ -128,15 +134,23 @@ def catalog(hello: dict[str, Any], streams: list[str], work: Path) -> dict[str, 
     }
 
 
+CDK_ALONE = [str(measure.VENV_PYTHON), str(BENCH / "cdk_email_baseline.py")]
+
+
 def read(
-    server: EmailServer, work: Path, the_catalog: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace
+    server: EmailServer,
+    work: Path,
+    the_catalog: dict[str, Any],
+    settings: dict[str, Any],
+    args: argparse.Namespace,
+    program: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One `source-listrak read`, measured; its requests from the emulator's log."""
+    """One `source-listrak read` (or `program`'s), measured; its requests from the emulator's log."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "config.json").write_text(json.dumps(config(server.hello, **settings)))
     (work / "catalog.json").write_text(json.dumps(the_catalog))
-    command = [str(measure.CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+    command = [*(program or [str(measure.CONNECTOR)]), "read", "--config", "config.json", "--catalog", "catalog.json"]
     measure.wait_for_quiet(server, args.quiet_wait)
     server.command("clear")
     before = measure.cpu_snapshot(server)
@@ -251,6 +265,20 @@ def scale_run(
             made = result.pop("made")
             runs.append({**base, "kind": "default", "latency_ms": args.latency, "repeat": repeat, **result})
             show("default", result)
+            if not soak and repeat < args.cdk_repeat:
+                alone = read(server, scratch / "cdk-alone", the_catalog, {}, args, program=CDK_ALONE)
+                alone.pop("made")
+                runs.append({**base, "kind": "cdk", "latency_ms": args.latency, "repeat": repeat, **alone})
+                show("cdk", alone)
+            if not soak and args.previous:
+                EXTRA_ENV["PYTHONPATH"] = args.previous
+                try:
+                    before = read(server, scratch / "previous", the_catalog, {}, args)
+                finally:
+                    EXTRA_ENV.pop("PYTHONPATH")
+                before.pop("made")
+                runs.append({**base, "kind": "previous", "latency_ms": args.latency, "repeat": repeat, **before})
+                show("previous", before)
             if soak or repeat >= args.replay_repeat or "error" in result:
                 continue
             again = replay_of(server, made, scratch / "replay", args)
@@ -282,19 +310,25 @@ def profile_run(args: argparse.Namespace, scratch: Path, out: Path) -> int:
         work.mkdir(parents=True)
         (work / "config.json").write_text(json.dumps(config(server.hello)))
         (work / "catalog.json").write_text(json.dumps(the_catalog))
-        raw = out / "profile-email.raw.txt"
-        command = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-f", "raw", "-r", "100", "-o", str(raw), "--"]
-        command += [str(measure.CONNECTOR), "read", "--config", "config.json", "--catalog", "catalog.json"]
+        name = "profile-email-cdk-alone" if args.profile_cdk_alone else "profile-email"
+        raw = out / f"{name}.raw.txt"
+        # Every thread sampled (--gil would count the last GIL holder, even while the GIL is free): the shares are
+        # then taken of the samples that are not waiting (profiling.WAITING_FRAMES).
+        py_spy = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-f", "raw", "-r", "100"]
+        command = [*py_spy, "-o", str(raw), "--"]
+        program = CDK_ALONE if args.profile_cdk_alone else [str(measure.CONNECTOR)]
+        command += [*program, "read", "--config", "config.json", "--catalog", "catalog.json"]
         started = time.perf_counter()
         subprocess.run(command, cwd=work, env=connector_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - started
     finally:
         server.stop()
     title = (
-        f"default read, {args.messages} messages x {args.recipients} rows, {args.latency:g} ms, py-spy ({wall:.1f} s)"
+        f"{'CDK-alone' if args.profile_cdk_alone else 'default'} read, {args.messages} messages x {args.recipients} "
+        f"rows, {args.latency:g} ms, py-spy ({wall:.1f} s)"
     )
-    text = profiling.aggregate_profile(raw, title)
-    (out / "profile-email.txt").write_text(text)
+    text = profiling.component_shares(raw) + "\n" + profiling.aggregate_profile(raw, title)
+    (out / f"{name}.txt").write_text(text)
     print(text)
     return 0
 
@@ -311,6 +345,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=100, help="ms added to every request")
     parser.add_argument("--repeat", type=int, default=3, help="default reads")
     parser.add_argument("--replay-repeat", type=int, default=3, help="replays (each after a default read)")
+    parser.add_argument(
+        "--cdk-repeat", type=int, default=3, help="CDK-alone reads (cdk_email_baseline.py), each after a default read"
+    )
+    parser.add_argument(
+        "--previous",
+        default="",
+        metavar="DIR",
+        help="after each default read, the same read with the source_listrak in DIR first on PYTHONPATH "
+        "(e.g. `git archive <commit> source_listrak | tar -x -C DIR`): a before/after pair under the same load",
+    )
     parser.add_argument("--budget", type=int, default=20, help="requests_per_second of the budget read (0: none)")
     parser.add_argument(
         "--streams", default="all", help="all (the 21), engagement (messages and its 5 children), or a list"
@@ -319,6 +363,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-only", action="store_true", help="only the soak; the 1M figures from results.json")
     parser.add_argument("--soak-messages", type=int, default=None, help="default 10x --messages (10M rows)")
     parser.add_argument("--profile", action="store_true", help="py-spy over one default read instead")
+    parser.add_argument(
+        "--profile-cdk-alone", action="store_true", help="with --profile: over the CDK-alone read (cdk_email_baseline)"
+    )
     parser.add_argument(
         "--connector-env", action="append", default=[], metavar="NAME=VALUE", help="set for the connector (repeatable)"
     )
@@ -387,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         "links": args.links,
         "connector_env": EXTRA_ENV,
         "settings": EXTRA_SETTINGS,
+        "previous": args.previous,
         **report.versions(None),
     }
     (out / "results.json").write_text(

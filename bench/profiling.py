@@ -62,6 +62,58 @@ def profile(args: argparse.Namespace) -> int:
     return 0
 
 
+# The connector's own code that runs per record or per request, by file. Left out: run.py and source.py (the
+# entry point and the source's read, which every sample of the main thread passes through) and
+# cdk_changes.py (changes to the CDK's own machinery, reported apart).
+COMPONENT_FILES = (
+    "normalization.py", "components.py", "json_pages.py", "listrak_time.py", "auth.py", "api_session.py",
+    "area_check.py", "config_defaults.py", "config_errors.py", "probe.py",
+)
+
+
+# Where a sampled thread waits without using the CPU, beyond IDLE_FRAMES: for a lock (a thread queue's
+# mutex, the workers' contention on the record queue) or for the network (reading a response).
+WAITING_FRAMES = (*IDLE_FRAMES, "Condition.__enter__", "SocketIO.readinto", "Lock.acquire", "create_connection")
+
+
+def component_shares(raw: Path) -> str:
+    """Samples with a frame of the connector's components on the stack (counting the library calls they
+    make), in all and by file, of the samples that are not waiting (WAITING_FRAMES at the top of the
+    stack): an estimate of their share of the process's CPU time. Each sample counted once per file."""
+    by_file: dict[str, int] = {}
+    ours = cdk_changes = total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if f.strip()]
+        if not frames or any(marker in frames[-1] for marker in WAITING_FRAMES):
+            continue
+        count = int(count_text)
+        total += count
+        files = {
+            name
+            for frame in frames
+            if "source_listrak/" in frame
+            for name in COMPONENT_FILES
+            if f"source_listrak/{name}:" in frame
+        }
+        for name in files:
+            by_file[name] = by_file.get(name, 0) + count
+        ours += count if files else 0
+        cdk_changes += count if any("source_listrak/cdk_changes.py:" in frame for frame in frames) else 0
+    if not total:
+        return "no busy samples\n"
+    lines = [
+        f"the connector's components (source_listrak/ but run.py, source.py, cdk_changes.py), inclusive: "
+        f"{ours / total:.1%} of {total} samples not waiting (for a lock, the network, a sleep)",
+    ]
+    for name, count in sorted(by_file.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {count / total:6.1%}  source_listrak/{name}")
+    lines.append(f"source_listrak/cdk_changes.py (the CDK machinery changed), inclusive: {cdk_changes / total:.1%}")
+    return "\n".join(lines) + "\n"
+
+
 def aggregate_profile(raw: Path, title: str, top: int = 25) -> str:
     self_time: dict[str, int] = {}
     inclusive: dict[str, int] = {}

@@ -103,3 +103,27 @@ def test_the_plain_cdk_loads_injected_components_that_postpone_annotations(monke
         code, {"md5": hashlib.md5(code.encode()).hexdigest()}
     )
     assert module.Component(parameters={})
+
+
+@CDK_BUG
+def test_the_plain_cdk_reads_a_records_key_without_walking_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/cdk-upstream.md#5: `DpathExtractor` finds `data` with `dpath.get`, which visits every value of the
+    page (`dpath.segments.fold` stops only at a second match). Counted, not timed: nodes visited."""
+    import dpath.segments
+    from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
+
+    visited = 0
+    walk = dpath.segments.walk
+
+    def counting_walk(obj: Any, location: tuple[Any, ...] = ()) -> Any:
+        nonlocal visited
+        visited += 1
+        return walk(obj, location)
+
+    monkeypatch.setattr(dpath.segments, "walk", counting_walk)
+    page = {"data": [{"id": i, "email": f"{i}@example.com", "open": True} for i in range(1000)], "nextPageCursor": None}
+    response = requests.Response()
+    response._content = json.dumps(page).encode()
+    extractor = DpathExtractor(field_path=["data"], config={}, parameters={})
+    assert len(list(extractor.extract_records(response))) == 1000
+    assert visited < 10  # the body and its "data" key; today every record and every value: 4,000+

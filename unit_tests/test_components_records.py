@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from source_listrak.components import AddSyncTimestamp, RenameFields
+from airbyte_cdk.sources.types import StreamSlice
+
+from source_listrak.components import AddParentIds, AddSyncTimestamp, IsoCursorParser, RenameFields
 
 CONTACT_RENAMES = [
     ["id", "contact_id"],
@@ -79,3 +81,42 @@ def test_sync_timestamp_is_the_utc_time_of_reading_ending_in_z() -> None:
     stamp = record["sync_timestamp"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", stamp)
     assert before <= datetime.fromisoformat(stamp) <= after
+
+
+def _message_slice(list_id: int, message_id: int, send_date: str) -> StreamSlice:
+    parent = {"listId": list_id, "parent_slice": {}}
+    return StreamSlice(
+        partition={"messageId": message_id, "parent_slice": parent},
+        cursor_slice={},
+        extra_fields={"sendDate": send_date},
+    )
+
+
+def test_parent_ids_follow_each_record_s_own_slice_when_slices_alternate() -> None:
+    add = AddParentIds(
+        fields=[["listId", "listId"], ["messageId", "messageId"], ["messageSendDate", "sendDate"]], parameters={}
+    )
+    first, second = _message_slice(1, 10, "2026-01-01T00:00:00Z"), _message_slice(2, 20, "2026-02-01T00:00:00Z")
+    for stream_slice, expected in [
+        (first, (1, 10)),
+        (first, (1, 10)),
+        (second, (2, 20)),
+        (first, (1, 10)),
+        (None, (None, None)),
+    ]:
+        record = {"emailAddress": "a@example.com", "listId": "overwritten"}
+        add.transform(record, stream_slice=stream_slice)
+        assert (record["listId"], record["messageId"]) == expected
+        assert record["messageSendDate"] == (stream_slice.extra_fields["sendDate"] if stream_slice else None)
+
+
+def test_the_cursor_parser_answers_a_repeated_value_as_the_first_time() -> None:
+    parser = IsoCursorParser()
+    for value, fmt in [("2026-01-31T10:00:00.5Z", "%Y-%m-%dT%H:%M:%S.%fZ")] * 2 + [
+        ("2026-01-31T10:00:00Z", "%Y-%m-%dT%H:%M:%SZ")
+    ] * 2:
+        parsed = parser.parse(value, fmt)
+        assert parsed == datetime.fromisoformat(value)
+        assert parser.format(parsed, "%Y-%m-%dT%H:%M:%S.%fZ") == parser.format(parsed, "%Y-%m-%dT%H:%M:%S.%fZ")
+        assert parser.format(parsed, "%Y-%m-%dT%H:%M:%S.%fZ") == parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert parser.format(parsed, "%s") == str(int(parsed.timestamp()))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests_mock
 
+from source_listrak import SourceListrak
 from unit_tests.connector import SEED_000_FLAT, bearer_config
 from unit_tests.fake_listrak import FakeListrak, api_event, hal_collection, iso, recent
 
@@ -152,3 +153,16 @@ def test_a_bad_concurrency_is_a_named_config_error_not_a_cdk_failure(value, tmp_
     assert statuses[-1]["connectionStatus"]["message"].startswith(
         "Invalid configuration: concurrency must be an integer from 1 to 32"
     )
+
+
+@pytest.mark.parametrize(("requests_per_second", "budgeted"), [(0, False), ("0", False), (5, True), ("5", True)])
+def test_the_request_budget_is_in_the_built_manifest_only_when_one_is_configured(
+    api_key: str, requests_per_second: object, budgeted: bool
+) -> None:
+    source = SourceListrak(config=bearer_config(api_key, requests_per_second=requests_per_second))
+    assert ("api_budget" in source.resolved_manifest) is budgeted
+
+
+def test_a_source_built_without_a_budget_builds_its_streams(api_key: str) -> None:
+    source = SourceListrak(config=bearer_config(api_key, requests_per_second=0))
+    assert source.streams(source.normalized_config)

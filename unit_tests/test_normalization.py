@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from source_listrak.components import IsoCursorParser
-from source_listrak.listrak_time import to_utc_z
+from source_listrak.listrak_time import UtcConverter, to_utc_z, zone_of
 from source_listrak.normalization import NormalizeBySchema
 
 
@@ -153,6 +153,74 @@ def test_listrak_wall_times_are_read_in_the_api_time_zone(naive: str, expected: 
     assert record == {"send_date": expected}
 
 
+def _to_utc_z_or_error(value: str, zone_name: str) -> str | None:
+    try:
+        return to_utc_z(value, zone_of(zone_name))
+    except (ValueError, OverflowError) as error:  # a year-1 value west of UTC leaves datetime's range
+        return f"{type(error).__name__}: {error}"
+
+
+def _converted_or_error(converter: UtcConverter, value: str) -> str | None:
+    try:
+        return converter(value)
+    except (ValueError, OverflowError) as error:  # a year-1 value west of UTC leaves datetime's range
+        return f"{type(error).__name__}: {error}"
+
+
+EDGE_VALUES = [
+    "2025-03-09T01:59:59.1234567",
+    "2025-03-09T02:00:00",
+    "2025-03-09T02:30:00.5",
+    "2025-03-09T03:00:00",
+    "2025-11-02T00:59:59",
+    "2025-11-02T01:00:00",
+    "2025-11-02T01:30:00.25",
+    "2025-11-02T02:00:00",
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00.000",
+    "0001-01-01T00:00:00.5",
+    "0001-01-01T00:00:00Z",
+    "2026-01-31T10:00:00Z",
+    "2026-01-31T10:00:00.123Z",
+    "2026-01-31 10:00:00",
+    "2026-01-31 10:00:00.5Z",
+    "2026-01-31T10:00:00z",
+    "2026-01-31T10:00:00+02:00",
+    "2026-01-31T10:00:00.5-0530",
+    "2026-02-30T10:00:00",
+    "2026-02-30T10:00:00Z",
+    "2026-01-31T10:00:00.",
+    "2026-01-31T10:00:00.Z",
+    "2026-01-31T10:00:00.\u0663",
+    "2026-01-31T10:00",
+    "not a date",
+    "",
+    "2026-01-31T25:00:00",
+    "2026-01-31T10:00:00.5 ",
+]
+
+
+@pytest.mark.parametrize("zone_name", ["", "UTC", "America/New_York", "Australia/Lord_Howe", "America/St_Johns"])
+def test_the_converter_of_a_zone_answers_exactly_as_to_utc_z_twice_over(zone_name: str) -> None:
+    converter = UtcConverter(zone_of(zone_name))
+    for value in EDGE_VALUES * 2:  # the second time from what it remembered
+        assert _converted_or_error(converter, value) == _to_utc_z_or_error(value, zone_name), value
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)),
+    fraction=st.sampled_from(["", ".0", ".5", ".123", ".1234567", ".000"]),
+    ending=st.sampled_from(["", "Z", "+01:00", "-05:00"]),
+    zone_name=st.sampled_from(["", "America/New_York", "Europe/London", "Australia/Lord_Howe", "America/St_Johns"]),
+)
+def test_the_converter_agrees_with_to_utc_z_on_any_wall_time(
+    moment: datetime, fraction: str, ending: str, zone_name: str
+) -> None:
+    value = f"{moment:%Y-%m-%dT%H:%M:%S}{fraction}{ending}"
+    converter = UtcConverter(zone_of(zone_name))
+    assert converter(value) == converter(value) == _to_utc_z_or_error(value, zone_name)
+
+
 @pytest.mark.parametrize(
     ("value", "datetime_format", "expected"),
     [
@@ -179,3 +247,62 @@ def test_cursor_parser_rejects_a_value_that_does_not_fit_the_format_like_strptim
 def test_cursor_parser_reads_a_cursor_with_more_than_six_fractional_digits() -> None:
     parsed = IsoCursorParser().parse("2026-01-31T10:00:00.1234567Z", "%Y-%m-%dT%H:%M:%S.%fZ")
     assert parsed == datetime(2026, 1, 31, 10, 0, 0, 123456, UTC)
+
+
+STRICT_SCHEMA = {
+    "properties": {
+        "email": {"type": "string"},
+        "count": {"type": ["null", "integer"]},
+        "sent": {"type": ["null", "string"], "format": "date-time"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "bad_record",
+    [{"email": None, "count": 1}, {"email": "a@example.com", "count": True}, {"email": "a@example.com", "count": 1.5}],
+)
+def test_a_refused_type_fails_however_many_good_records_came_before(bad_record: dict[str, object]) -> None:
+    normalize = NormalizeBySchema(parameters={"name": "events"})
+    for good in ({"count": 1}, {"email": "a@example.com", "count": 2}, {"email": "b@example.com", "count": None}):
+        normalize.transform(dict(good), STRICT_SCHEMA)  # a column left out is allowed, even one that is not nullable
+    with pytest.raises(AirbyteTracedException, match="Stream events: Listrak sent '(email|count)' as a JSON"):
+        normalize.transform(dict(bad_record), STRICT_SCHEMA)
+
+
+def test_every_record_s_date_times_are_converted_once_its_types_are_known() -> None:
+    normalize = NormalizeBySchema(parameters={"name": "events"}, api_timezone="America/New_York")
+    records = [{"email": "a@example.com", "sent": f"2026-01-31T10:00:0{i}.5"} for i in range(3)]
+    for record in records:
+        normalize.transform(record, STRICT_SCHEMA)
+    assert [r["sent"] for r in records] == [f"2026-01-31T15:00:0{i}.5Z" for i in range(3)]
+
+
+@pytest.mark.parametrize("zone_name", ["America/New_York", "Australia/Lord_Howe", "America/St_Johns", "Europe/London"])
+@pytest.mark.parametrize("year", [1995, 2011, 2025])
+def test_every_second_around_each_switch_of_a_year_converts_as_to_utc_z(zone_name: str, year: int) -> None:
+    zone, converter = zone_of(zone_name), UtcConverter(zone_of(zone_name))
+    moment, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    switches = []
+    while moment < end:  # the instants where the zone's offset changes, found hour by hour
+        if (moment + timedelta(hours=1)).astimezone(zone).utcoffset() != moment.astimezone(zone).utcoffset():
+            switches.append(moment.astimezone(zone).replace(tzinfo=None))
+        moment += timedelta(hours=1)
+    assert switches
+    for switch in switches:
+        wall = switch - timedelta(hours=3)
+        while wall < switch + timedelta(hours=3):
+            for value in (f"{wall:%Y-%m-%dT%H:%M:%S}", f"{wall:%Y-%m-%dT%H:%M:%S}.25"):
+                assert converter(value) == to_utc_z(value, zone), value
+            wall += timedelta(seconds=59)
+
+
+def test_a_column_written_in_utc_by_the_connector_is_type_checked_and_left_as_it_is() -> None:
+    normalize = NormalizeBySchema(
+        parameters={"name": "events"}, api_timezone="America/New_York", written_in_utc=["sent"]
+    )
+    record = {"email": "a@example.com", "sent": "2026-01-31T10:00:00.123456Z"}
+    normalize.transform(record, STRICT_SCHEMA)
+    assert record["sent"] == "2026-01-31T10:00:00.123456Z"
+    with pytest.raises(AirbyteTracedException, match="Listrak sent 'sent' as a JSON integer"):
+        normalize.transform({"email": "a@example.com", "sent": 5}, STRICT_SCHEMA)
