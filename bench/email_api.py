@@ -7,7 +7,7 @@
 The emulator runs in its own process (bench/email_server.py): 3 large lists (plus the list whose
 child routes answer 404), `--messages` sent messages in the engagement window over all lists
 (default 200), `--recipients` activity rows (default 5000) and `--links` links (default 10) per
-message: 1,000,000 activity rows, ~125k clicks, ~2,900 requests for the 21 streams. The answers are
+message: 1,000,000 activity rows, ~125k clicks, ~3,000 requests for every stream. The answers are
 cached in the emulator (`EmailV1Emulator.cache_answers`), filled by a warm-up read at no latency
 that is not measured, so that building pages is not what is measured. Then, with `--latency` ms
 (default 100) added to every request:
@@ -357,7 +357,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--budget", type=int, default=20, help="requests_per_second of the budget read (0: none)")
     parser.add_argument(
-        "--streams", default="all", help="all (the 21), engagement (messages and its 5 children), or a list"
+        "--streams", default="all", help="all, engagement (messages and its 5 children), or a list"
     )
     parser.add_argument("--soak", action="store_true", help="then the soak: --soak-messages in the window")
     parser.add_argument("--soak-only", action="store_true", help="only the soak; the 1M figures from results.json")
