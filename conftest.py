@@ -1,4 +1,5 @@
-"""Shared by every test: Airbyte's standard test hooks, and the emulators for Airbyte's own runner."""
+"""Shared by every test: Airbyte's standard test hooks, the emulators for Airbyte's own runner, and each
+manifest processed once per test process."""
 
 from __future__ import annotations
 
@@ -39,3 +40,13 @@ def _acceptance_emulators() -> Iterator[Any]:
 
     with AcceptanceEmulators() as emulators:
         yield emulators
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _each_manifest_processed_once() -> Iterator[None]:
+    """Sources built in the test process share the CDK's processing of each distinct manifest
+    (listrak_testkit/manifest_memo.py): a build takes a third of the time."""
+    from listrak_testkit.manifest_memo import remember_manifest_processing
+
+    with remember_manifest_processing():
+        yield

@@ -35,7 +35,7 @@ stamp=$VENV/.installed-$({ cat uv.lock pyproject.toml testkit/pyproject.toml; ec
 if [ ! -f "$stamp" ]; then
   echo "setting up $VENV from uv.lock (extras: $EXTRAS)..." >&2
   ensure_uv
-  # A venv made by python3 keeps pip (uv sync leaves it): the packaging test builds a wheel with it.
+  # A venv made by python3 keeps pip (uv sync leaves it).
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   extra_args=()
   for extra in $EXTRAS; do extra_args+=(--extra "$extra"); done

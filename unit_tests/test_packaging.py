@@ -24,6 +24,7 @@ import listrak_testkit
 from listrak_testkit.catalogue import APIS, EMAIL_API_STREAMS, SDK_EXAMPLE_STREAMS, streams_of
 
 REPO = Path(__file__).resolve().parent.parent
+UV = REPO / ".uv" / "bin" / "uv"  # installed by scripts/bootstrap.sh
 BASE_IMAGE_ARG = re.compile(r"ARG BASE_IMAGE=(docker\.io/airbyte/python-connector-base:4\.0\.2@sha256:[0-9a-f]{64})")
 
 
@@ -235,16 +236,17 @@ def test_icon_is_an_svg_document() -> None:
 
 @pytest.mark.slow
 def test_wheel_installed_in_a_fresh_venv_prints_the_spec(tmp_path: Path) -> None:
+    """Offline, from uv's cache that scripts/bootstrap.sh filled: the wheel built by its pinned backend,
+    installed with uv.lock's versions of what it declares, into a venv that sees nothing of .venv."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}}
-    pip_quiet = ["--disable-pip-version-check", "--quiet"]
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+
+    def uv(*args: str) -> None:
+        completed = subprocess.run([str(UV), *args], capture_output=True, text=True, env=env)
+        assert completed.returncode == 0, completed.stderr[-2000:]
 
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", *pip_quiet, "--no-deps", "--wheel-dir", str(wheels), str(REPO)],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
+    uv("build", "--wheel", "--offline", "--quiet", "--out-dir", str(wheels), str(REPO))
     (wheel,) = wheels.glob("source_listrak-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert all(name.startswith(("source_listrak/", "source_listrak-")) for name in names)  # no test kit
@@ -257,14 +259,17 @@ def test_wheel_installed_in_a_fresh_venv_prints_the_spec(tmp_path: Path) -> None
     for stream in SDK_EXAMPLE_STREAMS.values():
         assert f"source_listrak/schemas/{stream.name}.json" in names, stream
 
-    venv = tmp_path / "venv"  # a real venv: nothing from the repository's .venv is visible
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", *pip_quiet, str(wheel)],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
+    locked = tmp_path / "pylock.toml"  # uv.lock's packages for the connector alone: no extras, no test kit
+    uv("export", "--frozen", "--quiet", "--format", "pylock.toml", "--no-emit-workspace", "--project", str(REPO),
+       "--output-file", str(locked))
+    venv = tmp_path / "venv"
+    uv("venv", "--quiet", "--python", sys.executable, str(venv))
+    python = str(venv / "bin" / "python")
+    uv("pip", "install", "--offline", "--quiet", "--python", python, "-r", str(locked))
+    uv("pip", "install", "--offline", "--quiet", "--python", python, str(wheel))  # its dependencies: satisfied
+    uv("pip", "check", "--quiet", "--python", python)
+    leaked = subprocess.run([python, "-c", "import listrak_emulators"], capture_output=True, env=env)
+    assert leaked.returncode != 0, "the fresh venv sees the test kit"
 
     # A stray manifest.yaml in the working directory must not replace the packaged one.
     (tmp_path / "manifest.yaml").write_text("not: the connector's manifest\n")
