@@ -6,6 +6,7 @@ request model. Nothing is typed by hand but the mutations a test makes between s
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -32,6 +33,7 @@ from listrak_testkit.harness import Run, comparable, run_connector
 SIZES = Sizes(contacts_per_list=150, messages_per_list=8, recipients_per_message=40, history_days=400)
 ALL_HISTORY = "2000-01-01"  # a start date before every send: first syncs read every message
 EARLIER = timedelta(days=1)  # emulators start a day back, so the clock they advance stays in the past
+DISCOVERED: dict[str, dict[str, Any]] = {}
 OUTPUTS: list[tuple[EmailV1Emulator, str]] = []  # every run's output, scanned for secrets at the end
 
 
@@ -52,9 +54,13 @@ def config(api: EmailV1Emulator, **overrides: Any) -> dict[str, Any]:
 
 
 def discovered(api: EmailV1Emulator) -> dict[str, dict[str, Any]]:
-    result = run_connector("discover", config(api))
-    (catalog,) = result.of_type("CATALOG")
-    return {stream["name"]: stream for stream in catalog["catalog"]["streams"]}
+    """`discover` run once for the module: its catalogue is the manifest's Email API streams, the same
+    for every emulator here (it asks the API nothing)."""
+    if not DISCOVERED:
+        result = run_connector("discover", config(api))
+        (catalog,) = result.of_type("CATALOG")
+        DISCOVERED.update({stream["name"]: stream for stream in catalog["catalog"]["streams"]})
+    return copy.deepcopy(DISCOVERED)
 
 
 def catalog(api: EmailV1Emulator, streams: list[str] | None = None, incremental: bool = False) -> dict:
