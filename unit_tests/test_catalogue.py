@@ -56,8 +56,13 @@ def test_the_credentials_choose_the_api() -> None:
         assert api_of(config) == SDK_EXAMPLE
 
 
-def test_the_acceptance_catalog_and_future_state_cover_every_sdk_example_stream() -> None:
+def test_the_acceptance_catalogs_cover_every_stream_of_each_api() -> None:
     assert json.loads((ACCEPTANCE / "configured_catalog.json").read_text()) == configured_catalog()
+    email_api = json.loads((ACCEPTANCE / "configured_catalog_email_api.json").read_text())
+    assert email_api == configured_catalog(api=EMAIL_API)
+
+
+def test_the_acceptance_future_state_covers_every_incremental_sdk_example_stream() -> None:
     states = {
         message["stream"]["stream_descriptor"]["name"]: message["stream"]["stream_state"]
         for message in json.loads((ACCEPTANCE / "abnormal_state.json").read_text())
