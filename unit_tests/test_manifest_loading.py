@@ -7,8 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from airbyte_cdk.sources.declarative import concurrent_declarative_source as cdk_source
+from jsonschema import ValidationError
 
 from listrak_testkit.catalogue import SDK_EXAMPLE_STREAMS
+from listrak_testkit.manifest_memo import processed_by_the_cdk_itself
 from source_listrak import SourceListrak
 from source_listrak.source import MANIFEST_PATH
 from unit_tests.connector import bearer_config, read_streams, records
@@ -63,3 +67,21 @@ def test_read_works_when_the_cwd_has_another_manifest(stray_files: Path, listrak
     output = read_streams(bearer_config(api_key), "segments")
 
     assert [r["id"] for r in records(output, "segments")] == [1]
+
+
+
+def test_the_test_processes_memory_of_manifests_gives_what_the_cdk_gives_and_never_remembers_a_refusal() -> None:
+    """The root conftest keeps each manifest's processing (listrak_testkit/manifest_memo.py)."""
+    assert cdk_source.validate_manifest.__name__ == "remembered", "the memory is not in place"
+    invalid = yaml.safe_load(BOGUS_MANIFEST) | {"streams": [{"type": "DeclarativeStream", "retriever": 7}]}
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            cdk_source.ConcurrentDeclarativeSource(source_config=dict(invalid))
+
+    config = bearer_config("k")
+    remembered = [SourceListrak(config=config).resolved_manifest for _ in range(2)]
+    with processed_by_the_cdk_itself():
+        assert SourceListrak(config=config).resolved_manifest == remembered[0] == remembered[1]
+        with pytest.raises(ValidationError):
+            cdk_source.ConcurrentDeclarativeSource(source_config=dict(invalid))
+    assert remembered[0] is not remembered[1]  # each build edits its own copy

@@ -56,13 +56,33 @@ def _validate(validate: Callable[..., None]) -> Callable[..., None]:
     return remembered
 
 
+def _cdk_functions() -> list[tuple[Any, str, Any]]:
+    source_class = cdk_source.ConcurrentDeclarativeSource
+    return [
+        (cdk_source, "get_declarative_component_schema", cdk_source.get_declarative_component_schema),
+        (source_class, "_pre_process_manifest", source_class.__dict__["_pre_process_manifest"]),
+        (cdk_source, "validate_manifest", cdk_source.validate_manifest),
+    ]
+
+
+_CDK_FUNCTIONS = _cdk_functions()  # as the CDK has them, before anything here replaces them
+_REMEMBERING = {"get_declarative_component_schema": _component_schema, "_pre_process_manifest": _pre_process,
+                "validate_manifest": _validate}
+
+
 @contextmanager
 def remember_manifest_processing() -> Iterator[None]:
     """For a session fixture; `raising` (the default) fails loudly if the CDK renamed what is wrapped."""
-    source_class = cdk_source.ConcurrentDeclarativeSource
     with pytest.MonkeyPatch.context() as patch:
-        schema = _component_schema(cdk_source.get_declarative_component_schema)
-        patch.setattr(cdk_source, "get_declarative_component_schema", schema)
-        patch.setattr(source_class, "_pre_process_manifest", _pre_process(source_class._pre_process_manifest))
-        patch.setattr(cdk_source, "validate_manifest", _validate(cdk_source.validate_manifest))
+        for owner, name, function in _CDK_FUNCTIONS:
+            patch.setattr(owner, name, _REMEMBERING[name](function))
+        yield
+
+
+@contextmanager
+def processed_by_the_cdk_itself() -> Iterator[None]:
+    """The CDK's own functions back in place, for a test that compares them with what is remembered."""
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, name, function in _CDK_FUNCTIONS:
+            patch.setattr(owner, name, function)
         yield
