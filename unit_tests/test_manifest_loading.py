@@ -69,7 +69,6 @@ def test_read_works_when_the_cwd_has_another_manifest(stray_files: Path, listrak
     assert [r["id"] for r in records(output, "segments")] == [1]
 
 
-
 def test_the_test_processes_memory_of_manifests_gives_what_the_cdk_gives_and_never_remembers_a_refusal() -> None:
     """The root conftest keeps each manifest's processing (listrak_testkit/manifest_memo.py)."""
     assert cdk_source.validate_manifest.__name__ == "remembered", "the memory is not in place"

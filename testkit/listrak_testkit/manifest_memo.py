@@ -18,64 +18,41 @@ import orjson
 import pytest
 from airbyte_cdk.sources.declarative import concurrent_declarative_source as cdk_source
 
-_schema: list[bytes] = []
-_resolved: dict[bytes, bytes] = {}
-_valid: set[bytes] = set()
+
+def _key(*values: Any) -> bytes:
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
 
 
-def _key(manifest: Any) -> bytes:
-    return orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)
+def _remembering(function: Callable[..., Any], key_of: Callable[..., bytes]) -> Callable[..., Any]:
+    """``function`` answered once per key, as JSON kept and read back: a fresh copy each call. An error is
+    raised before anything is kept, so it is raised again the next time."""
+    answers: dict[bytes, bytes] = {}
 
-
-def _component_schema(load: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
-    def remembered() -> dict[str, Any]:
-        if not _schema:
-            _schema.append(orjson.dumps(load()))
-        return orjson.loads(_schema[0])
-
-    return remembered
-
-
-def _pre_process(process: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    def remembered(source: Any, manifest: dict[str, Any]) -> dict[str, Any]:
-        key = _key(manifest)
-        if key not in _resolved:
-            _resolved[key] = orjson.dumps(process(source, manifest))
-        return orjson.loads(_resolved[key])
+    def remembered(*args: Any) -> Any:
+        key = key_of(*args)
+        if key not in answers:
+            answers[key] = orjson.dumps(function(*args))
+        return orjson.loads(answers[key])
 
     return remembered
 
 
-def _validate(validate: Callable[..., None]) -> Callable[..., None]:
-    def remembered(manifest: dict[str, Any], schema: dict[str, Any]) -> None:
-        key = _key([manifest, schema])
-        if key not in _valid:
-            validate(manifest, schema)  # raises for an invalid manifest: nothing is remembered
-            _valid.add(key)
-
-    return remembered
-
-
-def _cdk_functions() -> list[tuple[Any, str, Any]]:
-    source_class = cdk_source.ConcurrentDeclarativeSource
-    return [
-        (cdk_source, "get_declarative_component_schema", cdk_source.get_declarative_component_schema),
-        (source_class, "_pre_process_manifest", source_class.__dict__["_pre_process_manifest"]),
-        (cdk_source, "validate_manifest", cdk_source.validate_manifest),
-    ]
-
-
-_CDK_FUNCTIONS = _cdk_functions()  # as the CDK has them, before anything here replaces them
-_REMEMBERING = {"get_declarative_component_schema": _component_schema, "_pre_process_manifest": _pre_process,
-                "validate_manifest": _validate}
+_source_class = cdk_source.ConcurrentDeclarativeSource
+# (owner, name, the CDK's function as it is before anything here replaces it, the key of its arguments)
+_CDK_FUNCTIONS: list[tuple[Any, str, Callable[..., Any], Callable[..., bytes]]] = [
+    (cdk_source, "get_declarative_component_schema", cdk_source.get_declarative_component_schema, _key),
+    (_source_class, "_pre_process_manifest", _source_class.__dict__["_pre_process_manifest"],
+     lambda _source, manifest: _key(manifest)),
+    (cdk_source, "validate_manifest", cdk_source.validate_manifest, _key),
+]
 
 
 @contextmanager
 def remember_manifest_processing() -> Iterator[None]:
     """For a session fixture; `raising` (the default) fails loudly if the CDK renamed what is wrapped."""
     with pytest.MonkeyPatch.context() as patch:
-        for owner, name, function in _CDK_FUNCTIONS:
-            patch.setattr(owner, name, _REMEMBERING[name](function))
+        for owner, name, function, key_of in _CDK_FUNCTIONS:
+            patch.setattr(owner, name, _remembering(function, key_of))
         yield
 
 
@@ -83,6 +60,6 @@ def remember_manifest_processing() -> Iterator[None]:
 def processed_by_the_cdk_itself() -> Iterator[None]:
     """The CDK's own functions back in place, for a test that compares them with what is remembered."""
     with pytest.MonkeyPatch.context() as patch:
-        for owner, name, function in _CDK_FUNCTIONS:
+        for owner, name, function, _ in _CDK_FUNCTIONS:
             patch.setattr(owner, name, function)
         yield
