@@ -1,8 +1,10 @@
-"""Shared by every test: Airbyte's standard test hooks, the emulators for Airbyte's own runner, and each
-manifest processed once per test process."""
+"""Shared by every test: Airbyte's standard test hooks, the emulators for Airbyte's own runner, each
+manifest processed once per test process, and the logging configuration each test module found."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,3 +52,34 @@ def _each_manifest_processed_once() -> Iterator[None]:
 
     with remember_manifest_processing():
         yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _logging_as_the_module_found_it() -> Iterator[None]:
+    """Put every named logger back as it was before the module, and the root logger's level (pytest
+    manages the root's handlers). PyAirbyte run in the test process takes over the `airbyte` logger, which
+    the CDK logs to as well (no propagation, its own file handler): a later module on the same worker
+    would otherwise log nowhere it can see (test_secrets.py reads `--debug` output)."""
+    root_level = logging.root.level
+    before = {logger: _settings_of(logger) for logger in _named_loggers()}
+    yield
+    logging.root.setLevel(root_level)
+    for logger in _named_loggers():
+        level, propagate, disabled, handlers = before.get(logger, (logging.NOTSET, True, False, []))
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.setLevel(level)
+        logger.propagate, logger.disabled, logger.handlers = propagate, disabled, list(handlers)
+    pyairbyte_logs = sys.modules.get("airbyte.logs")
+    if pyairbyte_logs is not None:  # its loggers are made once per process: the next module gets them anew
+        pyairbyte_logs.get_global_file_logger.cache_clear()
+        pyairbyte_logs.get_global_stats_logger.cache_clear()
+
+
+def _named_loggers() -> list[logging.Logger]:
+    return [logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+
+
+def _settings_of(logger: logging.Logger) -> tuple[int, bool, bool, list[logging.Handler]]:
+    return logger.level, logger.propagate, logger.disabled, list(logger.handlers)
