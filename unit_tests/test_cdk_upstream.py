@@ -127,3 +127,31 @@ def test_the_plain_cdk_reads_a_records_key_without_walking_every_record(monkeypa
     extractor = DpathExtractor(field_path=["data"], config={}, parameters={})
     assert len(list(extractor.extract_records(response))) == 1000
     assert visited < 10  # the body and its "data" key; today every record and every value: 4,000+
+
+
+@CDK_BUG
+def test_the_plain_cdk_hands_a_partitions_records_to_the_main_thread_a_page_at_a_time() -> None:
+    """docs/cdk-upstream.md#6: `PartitionReader` puts every record into the thread queue by itself, and the
+    main thread takes each out with two more acquisitions of the queue's lock. Counted, not timed: queue
+    items for one partition of 1,000 records."""
+    from queue import Queue
+
+    from airbyte_cdk.sources.streams.concurrent.partition_reader import PartitionReader
+
+    class Page:
+        def read(self) -> list[dict[str, int]]:
+            return [{"id": i} for i in range(1000)]
+
+        def stream_name(self) -> str:
+            return "activity"
+
+    class NoCursor:
+        def observe(self, record: Any) -> None:
+            pass
+
+        def close_partition(self, partition: Any) -> None:
+            pass
+
+    queue: Queue[Any] = Queue()
+    PartitionReader(queue).process_partition(Page(), NoCursor())  # type: ignore[arg-type]
+    assert queue.qsize() <= 10  # the records a page or a batch at a time, then the end of the partition; today 1,001
