@@ -312,9 +312,12 @@ def profile_run(args: argparse.Namespace, scratch: Path, out: Path) -> int:
         (work / "catalog.json").write_text(json.dumps(the_catalog))
         name = "profile-email-cdk-alone" if args.profile_cdk_alone else "profile-email"
         raw = out / f"{name}.raw.txt"
-        # Every thread sampled (--gil would count the last GIL holder, even while the GIL is free): the shares are
-        # then taken of the samples that are not waiting (profiling.WAITING_FRAMES).
+        # By default every thread is sampled and the shares are taken of the samples that are not waiting
+        # (profiling.WAITING_FRAMES); a thread waiting for the GIL is sampled at whatever line it stopped on.
+        # --profile-gil samples only the GIL's holder, which py-spy counts even while the GIL is free.
         py_spy = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-f", "raw", "-r", "100"]
+        if args.profile_gil:  # Python's CPU by who holds the GIL: a thread waiting for it is never sampled
+            py_spy.append("--gil")
         command = [*py_spy, "-o", str(raw), "--"]
         program = CDK_ALONE if args.profile_cdk_alone else [str(measure.CONNECTOR)]
         command += [*program, "read", "--config", "config.json", "--catalog", "catalog.json"]
@@ -365,6 +368,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="py-spy over one default read instead")
     parser.add_argument(
         "--profile-cdk-alone", action="store_true", help="with --profile: over the CDK-alone read (cdk_email_baseline)"
+    )
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="with --profile: sample only the GIL's holder (py-spy --gil)"
     )
     parser.add_argument(
         "--connector-env", action="append", default=[], metavar="NAME=VALUE", help="set for the connector (repeatable)"
