@@ -316,7 +316,7 @@ def profile_run(args: argparse.Namespace, scratch: Path, out: Path) -> int:
         # (profiling.WAITING_FRAMES); a thread waiting for the GIL is sampled at whatever line it stopped on.
         # --profile-gil samples only the GIL's holder, which py-spy counts even while the GIL is free.
         py_spy = [str(REPO / ".venv" / "bin" / "py-spy"), "record", "-f", "raw", "-r", "100"]
-        if args.profile_gil:  # Python's CPU by who holds the GIL: a thread waiting for it is never sampled
+        if args.profile_gil:
             py_spy.append("--gil")
         command = [*py_spy, "-o", str(raw), "--"]
         program = CDK_ALONE if args.profile_cdk_alone else [str(measure.CONNECTOR)]

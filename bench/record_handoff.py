@@ -48,7 +48,7 @@ class NoCursor:
         pass
 
 
-def by_page(queue: Queue[Any], partition: ReadyPartition, cursor: NoCursor) -> None:
+def by_page(queue: Queue[Any], partition: ReadyPartition) -> None:
     """The proposed hand-off: one queue item a page."""
     queue.put(partition.read())
     queue.put(PartitionCompleteSentinel(partition, True))  # type: ignore[arg-type]
@@ -64,7 +64,7 @@ def run(kind: str, workers: int, records: int, page: int) -> float:
             if kind == "CDK":
                 PartitionReader(queue).process_partition(partition, NoCursor())  # type: ignore[arg-type]
             else:
-                by_page(queue, partition, NoCursor())
+                by_page(queue, partition)
 
     started = time.process_time()
     threads = [threading.Thread(target=work, args=(mine,)) for mine in share]
